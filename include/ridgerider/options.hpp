@@ -1,0 +1,176 @@
+// Every knob of an exploration, with its default and its check. The CLI, the JSON config and
+// (later) Python share these names: src/io/option_table.cpp maps each field to one key.
+// Enums round-trip through strings (ToString / FromString) so every front end spells them alike.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ridgerider {
+
+enum class StepRule { kFixed, kTrustRadius };
+enum class ArchiveOrder { kBreadthFirst, kDepthFirst, kMostNegativeFirst };
+
+inline const char* ToString(StepRule r) { return r == StepRule::kFixed ? "fixed" : "trust-radius"; }
+inline std::optional<StepRule> StepRuleFromString(std::string_view s) {
+  if (s == "fixed") return StepRule::kFixed;
+  if (s == "trust-radius") return StepRule::kTrustRadius;
+  return std::nullopt;
+}
+inline const char* ToString(ArchiveOrder o) {
+  switch (o) {
+    case ArchiveOrder::kBreadthFirst: return "breadth-first";
+    case ArchiveOrder::kDepthFirst: return "depth-first";
+    case ArchiveOrder::kMostNegativeFirst: return "most-negative-first";
+  }
+  return "?";
+}
+inline std::optional<ArchiveOrder> ArchiveOrderFromString(std::string_view s) {
+  if (s == "breadth-first") return ArchiveOrder::kBreadthFirst;
+  if (s == "depth-first") return ArchiveOrder::kDepthFirst;
+  if (s == "most-negative-first") return ArchiveOrder::kMostNegativeFirst;
+  return std::nullopt;
+}
+
+namespace detail {
+inline bool Fail(std::string* why, const std::string& msg) {
+  if (why) *why = msg;
+  return false;
+}
+inline bool Positive(double v) { return std::isfinite(v) && v > 0; }
+}  // namespace detail
+
+// GetRidges: which eigen-directions at a point become rides.
+struct RidgeOptions {
+  // eps_lambda: an eigenvalue is a ridge only if lambda < -eigen_threshold. Keeps exact zero
+  // modes (shift or scale symmetries, round-off ~1e-12) from becoming ridges.
+  double eigen_threshold = 1e-6;
+  // Eigenvalues within cluster_tolerance * max(1, |lambda|) of each other form one cluster
+  // (a symmetry class).
+  double cluster_tolerance = 1e-6;
+  // false: one ride per cluster (its first eigenvector); true: every eigenvector of a cluster.
+  bool all_in_cluster = false;
+  // At most this many ridges (clusters or vectors) per branch point, most negative first;
+  // 0 = all.
+  int max_ridges = 0;
+  // At a branch point that is not stationary, skip the sign along which the loss rises to
+  // first order (s * g.e > 0): such a ride could only end at once with loss-increased.
+  // Exact saddles (|g.e| <= 1e-10 * max(1, |g|)) always get both signs.
+  bool skip_ascending = true;
+
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    if (!(std::isfinite(eigen_threshold) && eigen_threshold >= 0))
+      return Fail(why, "eigen-threshold must be a finite number >= 0");
+    if (!(std::isfinite(cluster_tolerance) && cluster_tolerance >= 0))
+      return Fail(why, "cluster-tolerance must be a finite number >= 0");
+    if (max_ridges < 0) return Fail(why, "max-ridges must be >= 0 (0 = all)");
+    return true;
+  }
+};
+
+// One ride: stepping along a ridge and re-tracking it.
+struct RideOptions {
+  // fixed: every step has length step_size (the paper). trust-radius: the length grows x2 while
+  // the actual decrease matches the predicted one (g.e*a + lambda*a^2/2; ratio > 0.75), shrinks
+  // /2 when it does not (ratio < 0.25), or when the loss rises or the ridge's overlap drops.
+  StepRule step_rule = StepRule::kTrustRadius;
+  double step_size = 0.05;       // alpha, or the initial trust radius
+  double max_step_size = 0.5;    // trust radius cap
+  double min_step_size = 1e-7;   // below this a rising loss / lost overlap ends the ride
+  int max_steps = 2000;          // step cap per ride
+  // UpdateRidge: the ridge is lost (an eigenvalue crossing) when the best |overlap| with the
+  // previous direction is below this.
+  double overlap_floor = 0.5;
+  // A ride also ends "at-minimum" when |g| < grad_tolerance and lambda_min >= -eps_lambda.
+  double grad_tolerance = 1e-8;
+
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    using detail::Positive;
+    if (!Positive(step_size)) return Fail(why, "step-size must be > 0");
+    if (!Positive(max_step_size) || max_step_size < step_size)
+      return Fail(why, "max-step-size must be >= step-size");
+    if (!Positive(min_step_size) || min_step_size > step_size)
+      return Fail(why, "min-step-size must be > 0 and <= step-size");
+    if (max_steps < 1) return Fail(why, "max-steps must be >= 1");
+    if (!(overlap_floor >= 0 && overlap_floor < 1)) return Fail(why, "overlap-floor must be in [0, 1)");
+    if (!Positive(grad_tolerance)) return Fail(why, "grad-tolerance must be > 0");
+    return true;
+  }
+};
+
+// The archive of pending rides and the budgets that stop the search.
+struct TreeOptions {
+  ArchiveOrder order = ArchiveOrder::kBreadthFirst;
+  long max_rides = 1000;     // rides started, all depths together
+  int max_depth = 8;         // root children have depth 1; deeper branch points become leaves
+  long max_leaves = 0;       // 0 = no limit
+  long max_gradients = 0;    // 0 = no limit; checked before each ride and each step
+  long max_hvps = 0;         // 0 = no limit; dense Hessians count as d HVPs
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    if (max_rides < 1) return Fail(why, "max-rides must be >= 1");
+    if (max_depth < 1) return Fail(why, "max-depth must be >= 1");
+    if (max_leaves < 0 || max_gradients < 0 || max_hvps < 0)
+      return Fail(why, "max-leaves, max-gradients and max-hvps must be >= 0 (0 = no limit)");
+    return true;
+  }
+};
+
+// Leaves: polished by a local minimiser, verified, de-duplicated.
+struct LeafOptions {
+  int polish_max_iterations = 500;   // modified-Newton iterations
+  double polish_grad_tolerance = 1e-9;
+  // Two leaves are one solution when |x1 - x2| <= dedupe_distance and
+  // |L1 - L2| <= dedupe_loss * max(1, |L1|).
+  double dedupe_distance = 1e-4;
+  double dedupe_loss = 1e-7;
+  // A verified minimum: |g| <= verify_grad_tolerance and lambda_min >= -eps_lambda.
+  double verify_grad_tolerance = 1e-6;
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    using detail::Positive;
+    if (polish_max_iterations < 0) return Fail(why, "polish-max-iterations must be >= 0");
+    if (!Positive(polish_grad_tolerance)) return Fail(why, "polish-grad-tolerance must be > 0");
+    if (!Positive(dedupe_distance)) return Fail(why, "dedupe-distance must be > 0");
+    if (!(std::isfinite(dedupe_loss) && dedupe_loss >= 0)) return Fail(why, "dedupe-loss must be >= 0");
+    if (!Positive(verify_grad_tolerance)) return Fail(why, "verify-grad-tolerance must be > 0");
+    return true;
+  }
+};
+
+// MIS: minimise |g|^2 from the start point before exploring.
+struct MisOptions {
+  bool enabled = false;
+  int max_iterations = 500;
+  double grad_tolerance = 1e-10;  // stop when |g| falls below this
+  // Standard deviation of a random perturbation of x0 before the search (0 = none); drawn from
+  // the seed, so runs repeat.
+  double jitter = 0.0;
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    if (max_iterations < 1) return Fail(why, "mis-max-iterations must be >= 1");
+    if (!detail::Positive(grad_tolerance)) return Fail(why, "mis-grad-tolerance must be > 0");
+    if (!(std::isfinite(jitter) && jitter >= 0)) return Fail(why, "mis-jitter must be >= 0");
+    return true;
+  }
+};
+
+struct ExploreOptions {
+  RidgeOptions ridge;
+  RideOptions ride;
+  TreeOptions tree;
+  LeafOptions leaf;
+  MisOptions mis;
+  std::uint64_t seed = 0;  // every random draw is keyed by (seed, tree-node id)
+  bool IsValid(std::string* why) const {
+    return ridge.IsValid(why) && ride.IsValid(why) && tree.IsValid(why) && leaf.IsValid(why) &&
+           mis.IsValid(why);
+  }
+};
+
+}  // namespace ridgerider

@@ -1,0 +1,290 @@
+// The search: an archive of pending rides, ridden one at a time in the chosen order until the
+// archive is empty or a budget runs out. Every ride's end point either branches (new ridges
+// become child rides, both signs each) or is a leaf: polished, verified and merged into the
+// solutions. All state lives in ExploreState, a plain record, so a search can be written out
+// and continued (checkpoints) or split across workers.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ridgerider/local_min.hpp"
+#include "ridgerider/ride.hpp"
+#include "ridgerider/saddle.hpp"
+
+namespace ridgerider {
+
+struct ExploreState {
+  StartInfo start;
+  std::vector<RideNode> nodes;  // nodes[i].id == i + 1
+  std::vector<long> pending;    // ids of rides not yet ridden, in creation order
+  std::vector<Solution> solutions;
+  long leaves = 0;
+  bool aborted = false;
+  std::string stop_reason;
+};
+
+struct ExploreResult {
+  ExploreState state;
+  ExploreSummary summary;
+};
+
+class Explorer {
+ public:
+  Explorer(Objective& objective, ExploreOptions options, ExploreCallback* callback = nullptr)
+      : obj_(objective), o_(std::move(options)), callback_(callback) {}
+
+  // Runs the whole search from x0 (after the MIS search when o.mis.enabled).
+  ExploreResult Run(const Vector& x0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ExploreState state;
+    Start(x0, &state);
+    while (Next(&state)) {
+    }
+    return Finish(std::move(state), t0);
+  }
+
+  // Builds the root: the start point, its spectrum, and one pending ride per ridge and sign.
+  // A start with no ridge is itself polished into the one leaf.
+  void Start(Vector x, ExploreState* st) {
+    StartInfo& si = st->start;
+    if (o_.mis.enabled) {
+      MisResult m = FindMis(obj_, x, o_.mis, o_.seed);
+      si.mis_run = true;
+      si.mis_grad_norm_start = m.grad_norm_start;
+      si.mis_iterations = m.iterations;
+      si.mis_converged = m.converged;
+      x = m.x;
+    }
+    si.x = x;
+    Vector g;
+    if (obj_.ValueAndGradient(x, &si.loss, &g) != EvalStatus::kOk) {
+      st->stop_reason = "non-finite-start";
+      return;
+    }
+    si.grad_norm = g.norm();
+    Spectrum s;
+    if (SpectrumAt(obj_, x, &s) != EvalStatus::kOk) {
+      st->stop_reason = "non-finite-start";
+      return;
+    }
+    si.eigenvalues = s.values;
+    const std::vector<Ridge> ridges = GetRidges(s, o_.ridge);
+    if (ridges.empty()) {
+      RideNode root;  // a pseudo-ride of zero steps so the leaf has a node to point at
+      root.id = 1;
+      root.start_x = root.end_x = x;
+      root.start_loss = root.end_loss = si.loss;
+      root.reason = EndReason::kAtMinimum;
+      st->nodes.push_back(root);
+      AddLeaf(st, st->nodes.back());
+      return;
+    }
+    PushChildren(st, nullptr, x, si.loss, g, ridges);
+  }
+
+  // Rides the next pending node. False when the search is over.
+  bool Next(ExploreState* st) {
+    if (!st->stop_reason.empty()) return false;
+    if (st->pending.empty()) { st->stop_reason = "archive-empty"; return false; }
+    if (std::string why; !BudgetLeft(*st, &why)) { st->stop_reason = why; return false; }
+    const long id = PopNext(st);
+    RideNode& n = st->nodes[id - 1];
+    const EvalCounts before = obj_.counts();
+
+    RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue};
+    double f = 0;
+    obj_.ValueAndGradient(n.start_x, &f, &rs.grad);
+    RideOutcome out = RideRidge(obj_, rs, o_, callback_, [&] {
+      std::string ignored;
+      return CountsBudgetLeft(&ignored);
+    });
+    n.reason = out.reason;
+    n.end_x = out.x;
+    n.end_loss = out.loss;
+    n.end_eigenvalue = out.eigenvalue;
+    n.end_grad_norm = out.grad.size() ? out.grad.norm() : 0.0;
+    n.steps = out.steps;
+
+    const bool can_continue = out.steps > 0 && out.spectrum.ok && !out.abort &&
+                              out.reason != EndReason::kNonFinite &&
+                              out.reason != EndReason::kBudget;
+    if (can_continue) {
+      std::vector<Ridge> ridges = GetRidges(out.spectrum, o_.ridge);
+      if (!ridges.empty() && n.depth >= o_.tree.max_depth) {
+        n.truncated = true;
+        ridges.clear();
+      }
+      if (ridges.empty()) {
+        AddLeaf(st, n);
+      } else {
+        PushChildren(st, &n, out.x, out.loss, out.grad, ridges);
+      }
+    }
+    RideNode& done = st->nodes[id - 1];  // PushChildren may have reallocated
+    const EvalCounts after = obj_.counts();
+    done.gradients = after.gradients - before.gradients;
+    done.hvps = HvpEquivalents(after) - HvpEquivalents(before);
+    if (callback_ && callback_->OnRideEnd(done) == CallbackAction::kAbort) out.abort = true;
+    if (out.abort) {
+      st->aborted = true;
+      st->stop_reason = "aborted";
+      return false;
+    }
+    return true;
+  }
+
+  ExploreResult Finish(ExploreState state, std::chrono::steady_clock::time_point t0) const {
+    ExploreResult r;
+    ExploreSummary& s = r.summary;
+    if (state.stop_reason.empty()) state.stop_reason = "archive-empty";
+    s.stop_reason = state.stop_reason;
+    std::map<std::string, long> reasons;
+    for (const RideNode& n : state.nodes) {
+      if (n.done()) ++s.rides;
+      ++reasons[ToString(n.reason)];
+    }
+    s.pending = static_cast<long>(state.pending.size());
+    s.leaves = state.leaves;
+    s.solutions = static_cast<long>(state.solutions.size());
+    for (const Solution& sol : state.solutions) s.minima += sol.is_minimum ? 1 : 0;
+    s.counts = obj_.counts();
+    s.hvp_equivalents = HvpEquivalents(s.counts);
+    s.end_reasons.assign(reasons.begin(), reasons.end());
+    s.wall_time_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.state = std::move(state);
+    return r;
+  }
+
+  const ExploreOptions& options() const { return o_; }
+
+ private:
+  long HvpEquivalents(const EvalCounts& c) const {
+    return c.hvps + c.hessians * static_cast<long>(obj_.dim());
+  }
+
+  bool CountsBudgetLeft(std::string* why) const {
+    const EvalCounts& c = obj_.counts();
+    if (o_.tree.max_gradients > 0 && c.gradients >= o_.tree.max_gradients) {
+      *why = "max-gradients";
+      return false;
+    }
+    if (o_.tree.max_hvps > 0 && HvpEquivalents(c) >= o_.tree.max_hvps) {
+      *why = "max-hvps";
+      return false;
+    }
+    return true;
+  }
+
+  bool BudgetLeft(const ExploreState& st, std::string* why) const {
+    long started = 0;
+    for (const RideNode& n : st.nodes) started += n.done() ? 1 : 0;
+    if (started >= o_.tree.max_rides) { *why = "max-rides"; return false; }
+    if (o_.tree.max_leaves > 0 && st.leaves >= o_.tree.max_leaves) {
+      *why = "max-leaves";
+      return false;
+    }
+    return CountsBudgetLeft(why);
+  }
+
+  long PopNext(ExploreState* st) const {
+    auto& p = st->pending;
+    auto it = p.begin();  // breadth-first: oldest
+    switch (o_.tree.order) {
+      case ArchiveOrder::kBreadthFirst: break;
+      case ArchiveOrder::kDepthFirst: it = std::prev(p.end()); break;
+      case ArchiveOrder::kMostNegativeFirst:
+        it = std::min_element(p.begin(), p.end(), [&](long a, long b) {
+          const double la = st->nodes[a - 1].start_eigenvalue, lb = st->nodes[b - 1].start_eigenvalue;
+          return la < lb || (la == lb && a < b);
+        });
+        break;
+    }
+    const long id = *it;
+    p.erase(it);
+    return id;
+  }
+
+  void PushChildren(ExploreState* st, const RideNode* parent, const Vector& x, double loss,
+                    const Vector& grad, const std::vector<Ridge>& ridges) {
+    const long parent_id = parent ? parent->id : 0;
+    const int depth = parent ? parent->depth + 1 : 1;
+    const Fingerprint base = parent ? parent->path : Fingerprint{};
+    std::vector<long> ids;
+    for (const Ridge& r : ridges) {
+      const double slope = grad.dot(r.direction);
+      const bool stationary = std::abs(slope) <= 1e-10 * std::max(1.0, grad.norm());
+      for (int sign : {+1, -1}) {
+        if (o_.ridge.skip_ascending && !stationary && sign * slope > 0) continue;
+        RideNode c;
+        c.id = static_cast<long>(st->nodes.size()) + 1;
+        c.parent = parent_id;
+        c.depth = depth;
+        c.path = base;
+        c.path.push_back(Branch{r.index, sign});
+        c.start_x = x;
+        c.start_direction = sign * r.direction;
+        c.start_loss = loss;
+        c.start_eigenvalue = r.eigenvalue;
+        c.cluster_size = r.cluster_size;
+        ids.push_back(c.id);
+        st->pending.push_back(c.id);
+        st->nodes.push_back(std::move(c));
+      }
+    }
+    if (parent_id > 0) st->nodes[parent_id - 1].children = ids;
+  }
+
+  void AddLeaf(ExploreState* st, RideNode& node) {
+    ++st->leaves;
+    PolishResult p = Polish(obj_, node.end_x, o_.leaf);
+    if (p.check.status != EvalStatus::kOk) return;
+    Solution cand;
+    cand.x = p.x;
+    cand.loss = p.check.loss;
+    cand.grad_norm = p.check.grad_norm;
+    cand.min_eigenvalue = p.check.min_eigenvalue;
+    cand.is_minimum = cand.grad_norm <= o_.leaf.verify_grad_tolerance &&
+                      cand.min_eigenvalue >= -o_.ridge.eigen_threshold;
+    cand.polish_converged = p.converged;
+    cand.polish_iterations = p.iterations;
+    cand.node = node.id;
+    cand.fingerprint = node.path;
+    for (Solution& s : st->solutions) {
+      const bool same_x = (s.x - cand.x).norm() <= o_.leaf.dedupe_distance;
+      const bool same_loss =
+          std::abs(s.loss - cand.loss) <= o_.leaf.dedupe_loss * std::max(1.0, std::abs(s.loss));
+      if (same_x && same_loss) {
+        s.reached_by.push_back(node.id);
+        node.solution = s.id;
+        if (callback_) callback_->OnLeaf(s, node);
+        return;
+      }
+    }
+    cand.id = static_cast<long>(st->solutions.size());
+    cand.reached_by.push_back(node.id);
+    node.solution = cand.id;
+    st->solutions.push_back(std::move(cand));
+    if (callback_ && callback_->OnLeaf(st->solutions.back(), node) == CallbackAction::kAbort) {
+      st->aborted = true;
+      st->stop_reason = "aborted";
+    }
+  }
+
+  Objective& obj_;
+  ExploreOptions o_;
+  ExploreCallback* callback_;
+};
+
+// One call: validate options, explore from x0.
+inline ExploreResult Explore(Objective& objective, const Vector& x0, const ExploreOptions& o,
+                             ExploreCallback* callback = nullptr) {
+  Explorer e(objective, o, callback);
+  return e.Run(x0);
+}
+
+}  // namespace ridgerider
