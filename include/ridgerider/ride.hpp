@@ -32,6 +32,7 @@ struct RideOutcome {
   Vector grad;
   Spectrum spectrum;    // at x; valid (ok) whenever steps > 0 and the end was finite
   double eigenvalue = 0;
+  Vector direction;     // the tracked ridge at x
   int steps = 0;
   EndReason reason = EndReason::kPending;
   bool abort = false;   // a callback asked to stop the whole search
@@ -47,7 +48,8 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
   out.loss = start.loss;
   out.grad = start.grad;
   out.eigenvalue = start.eigenvalue;
-  Vector e = start.direction;
+  Vector& e = out.direction;
+  e = start.direction;
   double alpha = ro.step_size;
 
   while (true) {

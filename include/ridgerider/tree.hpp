@@ -114,6 +114,13 @@ class Explorer {
                               out.reason != EndReason::kBudget;
     if (can_continue) {
       std::vector<Ridge> ridges = GetRidges(out.spectrum, o_.ridge);
+      if (out.reason == EndReason::kLossIncreased) {
+        // The ridge still curves down but no longer leads down: its continuation is not a new
+        // branch (following it again, either way, only retraces this ride or climbs).
+        std::erase_if(ridges, [&](const Ridge& r) {
+          return std::abs(r.direction.dot(out.direction)) >= o_.ride.overlap_floor;
+        });
+      }
       if (!ridges.empty() && n.depth >= o_.tree.max_depth) {
         n.truncated = true;
         ridges.clear();

@@ -1,0 +1,114 @@
+// The command line: parses flags and the JSON config into one RunConfig and dispatches.
+// Bad input of any kind ends here as one line on stderr and exit status 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "io/run_config.hpp"
+#include "ridgerider/errors.hpp"
+#include "run_command.hpp"
+
+namespace {
+
+using ridgerider::InputError;
+namespace io = ridgerider::io;
+
+int Fail(const std::string& msg) {
+  std::string line = msg;
+  for (char& ch : line)
+    if (ch == '\n') ch = ' ';
+  std::fprintf(stderr, "ridgerider: error: %s\n", line.c_str());
+  return 2;
+}
+
+// CLI11 names the unexpected arguments; add the nearest valid flag for each unknown --flag.
+std::string WithSuggestions(const CLI::ParseError& e, int argc, char** argv) {
+  std::string msg = e.what();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--", 0) != 0 || a == "--") continue;
+    std::string key = a.substr(2, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 2);
+    if (key.rfind("no-", 0) == 0) key = key.substr(3);
+    if (io::FindOption(key) || key == "config" || key == "help" || key == "help-all" || key == "json") continue;
+    msg += " (did you mean --" + io::NearestOptionKey(key) + "?)";
+  }
+  return msg;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ridgerider: finds diverse solutions of an optimisation problem with Ridge Rider -- from a saddle,\n"
+      "follow every negative-curvature eigenvector of the Hessian downhill, branch where new ones\n"
+      "appear, and keep every distinct leaf."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "explore a loss: a built-in problem or your own TorchScript function; writes result.json,\n"
+      "events.jsonl, solutions.csv (and landscape.png for 2-D) into --out");
+  std::string config_path;
+  run->add_option("--config", config_path,
+                  "JSON file of options: an object whose keys are these flags without the dashes;\n"
+                  "flags given on the command line override it");
+  const auto& table = io::OptionTable();
+  std::vector<std::string> text(table.size());
+  std::vector<CLI::Option*> opts(table.size());
+  const io::RunConfig defaults;
+  for (size_t i = 0; i < table.size(); ++i) {
+    const io::OptionSpec& s = table[i];
+    const nlohmann::json def = s.get(defaults);
+    std::string help = s.help;
+    if (!s.choices.empty()) {
+      help += " {";
+      for (size_t k = 0; k < s.choices.size(); ++k) help += (k ? "|" : "") + s.choices[k];
+      help += "}";
+    }
+    const bool empty_default = (def.is_string() && def.get<std::string>().empty()) || (def.is_array() && def.empty());
+    if (!empty_default) help += " [default: " + (def.is_string() ? def.get<std::string>() : def.dump()) + "]";
+    if (s.kind == io::OptionKind::kBool) {
+      opts[i] = run->add_flag("--" + s.key + ",!--no-" + s.key)->description(help);
+    } else {
+      opts[i] = run->add_option("--" + s.key, text[i], help);
+    }
+  }
+
+  CLI::App* problems = app.add_subcommand("problems", "list the built-in problems with what is known about them");
+  bool problems_json = false;
+  problems->add_flag("--json", problems_json, "print the list as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(WithSuggestions(e, argc, argv) + " (see ridgerider " +
+                (run->parsed() ? "run " : "") + "--help)");
+  }
+
+  try {
+    if (problems->parsed()) return ridgerider::app::ProblemsCommand(problems_json);
+    io::RunConfig c;
+    if (!config_path.empty()) io::ApplyConfigFile(c, config_path);
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (opts[i]->count() == 0) continue;
+      const io::OptionSpec& s = table[i];
+      if (s.kind == io::OptionKind::kBool) {
+        io::ApplyOption(c, s.key, opts[i]->as<bool>());
+      } else {
+        io::ApplyOption(c, s.key, io::ParseOptionText(s, text[i]));
+      }
+    }
+    return ridgerider::app::RunCommand(c);
+  } catch (const InputError& e) {
+    return Fail(e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ridgerider: internal error: %s\n", e.what());
+    return 1;
+  }
+}

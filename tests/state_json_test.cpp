@@ -1,0 +1,31 @@
+#include <gtest/gtest.h>
+
+#include "io/state_json.hpp"
+#include "ridgerider/errors.hpp"
+#include "ridgerider/problems/registry.hpp"
+
+namespace ridgerider {
+namespace {
+
+TEST(StateJson, RoundTripsExactlyIncludingPendingRides) {
+  Problem p = *MakeProblem("wells3d");
+  ExploreOptions o;
+  o.tree.max_rides = 5;  // leaves rides pending in the archive
+  ExploreResult r = Explore(*p.objective, p.saddle, o);
+  ASSERT_FALSE(r.state.pending.empty());
+  const nlohmann::json j = io::StateToJson(r.state);
+  const ExploreState back = io::StateFromJson(nlohmann::json::parse(j.dump()));
+  EXPECT_EQ(io::StateToJson(back).dump(), j.dump());
+  ASSERT_EQ(back.nodes.size(), r.state.nodes.size());
+  for (size_t i = 0; i < back.nodes.size(); ++i) {
+    EXPECT_EQ(back.nodes[i].start_x, r.state.nodes[i].start_x);  // bit for bit
+    EXPECT_EQ(back.nodes[i].start_direction, r.state.nodes[i].start_direction);
+  }
+}
+
+TEST(StateJson, MalformedStateIsAnInputError) {
+  EXPECT_THROW(io::StateFromJson(nlohmann::json::parse("{\"start\": 1}")), InputError);
+}
+
+}  // namespace
+}  // namespace ridgerider
