@@ -56,9 +56,9 @@ struct RidgeOptions {
   // At most this many ridges (clusters or vectors) per branch point, most negative first;
   // 0 = all.
   int max_ridges = 0;
-  // At a branch point that is not stationary, skip the sign along which the loss rises to
-  // first order (s * g.e > 0): such a ride could only end at once with loss-increased.
-  // Exact saddles (|g.e| <= 1e-10 * max(1, |g|)) always get both signs.
+  // At a branch point that is not stationary, skip a sign s whose first step is predicted to
+  // raise the loss (a s g.e + a^2 lambda / 2 >= 0 with a = step_size): such a ride could only
+  // end at once with loss-increased. At a saddle (g = 0) both signs always survive.
   bool skip_ascending = true;
 
   bool IsValid(std::string* why) const {
@@ -87,10 +87,19 @@ struct RideOptions {
   double overlap_floor = 0.5;
   // A ride also ends "at-minimum" when |g| < grad_tolerance and lambda_min >= -eps_lambda.
   double grad_tolerance = 1e-8;
+  // After a ride, move to the stationary point next to its end (minimising |g|^2) and branch
+  // there: branch points become saddles, so every ridge is followed both ways. Not the paper's
+  // rule (it branches where the ride stopped); rides that end off a symmetry line otherwise
+  // lose the branch across it. The move is kept only when it converges to |g| <
+  // grad_tolerance within settle_max_iterations, does not raise the loss and is no longer than
+  // the ride.
+  bool settle = true;
+  int settle_max_iterations = 50;
 
   bool IsValid(std::string* why) const {
     using detail::Fail;
     using detail::Positive;
+    if (settle_max_iterations < 1) return Fail(why, "settle-max-iterations must be >= 1");
     if (!Positive(step_size)) return Fail(why, "step-size must be > 0");
     if (!Positive(max_step_size) || max_step_size < step_size)
       return Fail(why, "max-step-size must be >= step-size");

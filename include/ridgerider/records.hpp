@@ -82,6 +82,9 @@ struct RideNode {
   long gradients = 0;  // cost of this ride (value+gradient evaluations)
   long hvps = 0;       // HVPs, a dense Hessian counted as d
   std::vector<long> children;
+  bool settled = false;     // the end was moved to the stationary point next to it
+  Vector branch_x;          // that point (children start there); empty unless settled
+  double branch_loss = 0;
   long solution = -1;       // the solution this ride's leaf merged into, if any
   bool truncated = false;   // had ridges but the depth budget stopped branching
   bool done() const { return reason != EndReason::kPending; }

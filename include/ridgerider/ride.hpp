@@ -62,8 +62,14 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
       out.reason = EndReason::kNonFinite;
       break;
     }
+    // Shrinking helps only where the ridge starts downhill: with g.e > 0 and lambda < 0 a
+    // shorter step rises more (the model a g.e + a^2 lambda / 2).
     const bool can_shrink = trust && alpha * 0.5 >= ro.min_step_size;
     if (!(f_new < out.loss)) {
+      if (can_shrink && out.grad.dot(e) > 0 && out.steps == 0) {
+        out.reason = EndReason::kLossIncreased;
+        break;
+      }
       if (can_shrink) { alpha *= 0.5; continue; }
       out.reason = EndReason::kLossIncreased;
       break;

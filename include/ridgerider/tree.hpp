@@ -80,7 +80,7 @@ class Explorer {
       root.start_loss = root.end_loss = si.loss;
       root.reason = EndReason::kAtMinimum;
       st->nodes.push_back(root);
-      AddLeaf(st, st->nodes.back());
+      AddLeaf(st, st->nodes.back(), x);
       return;
     }
     PushChildren(st, nullptr, x, si.loss, g, ridges);
@@ -113,7 +113,11 @@ class Explorer {
                               out.reason != EndReason::kNonFinite &&
                               out.reason != EndReason::kBudget;
     if (can_continue) {
-      std::vector<Ridge> ridges = GetRidges(out.spectrum, o_.ridge);
+      Vector bx = out.x, bg = out.grad;
+      double bf = out.loss;
+      Spectrum bs = std::move(out.spectrum);
+      std::vector<Ridge> ridges = GetRidges(bs, o_.ridge);
+      if (!ridges.empty() && o_.ride.settle) Settle(out, n, &bx, &bf, &bg, &bs, &ridges);
       if (out.reason == EndReason::kLossIncreased) {
         // The ridge still curves down but no longer leads down: its continuation is not a new
         // branch (following it again, either way, only retraces this ride or climbs).
@@ -126,9 +130,9 @@ class Explorer {
         ridges.clear();
       }
       if (ridges.empty()) {
-        AddLeaf(st, n);
+        AddLeaf(st, n, bx);
       } else {
-        PushChildren(st, &n, out.x, out.loss, out.grad, ridges);
+        PushChildren(st, &n, bx, bf, bg, ridges);
       }
     }
     RideNode& done = st->nodes[id - 1];  // PushChildren may have reallocated
@@ -216,6 +220,33 @@ class Explorer {
     return id;
   }
 
+  // Moves a ride's end point to the stationary point next to it (Levenberg-Marquardt on |g|^2)
+  // so that its children start at a saddle, where both signs of every ridge lead down. Kept
+  // only when it converged, did not climb, and stayed within the ride's own length.
+  void Settle(const RideOutcome& out, RideNode& n, Vector* bx, double* bf, Vector* bg, Spectrum* bs,
+              std::vector<Ridge>* ridges) {
+    MisOptions so;
+    so.max_iterations = o_.ride.settle_max_iterations;
+    so.grad_tolerance = o_.ride.grad_tolerance;
+    const MisResult m = FindMis(obj_, out.x, so, o_.seed);
+    if (m.status != EvalStatus::kOk || !m.converged || !(m.loss <= out.loss) ||
+        (m.x - out.x).norm() > (out.x - n.start_x).norm())
+      return;
+    Spectrum s;
+    Vector g;
+    double f = 0;
+    if (SpectrumAt(obj_, m.x, &s) != EvalStatus::kOk || obj_.ValueAndGradient(m.x, &f, &g) != EvalStatus::kOk)
+      return;
+    *bx = m.x;
+    *bf = f;
+    *bg = g;
+    *bs = std::move(s);
+    *ridges = GetRidges(*bs, o_.ridge);
+    n.settled = true;
+    n.branch_x = m.x;
+    n.branch_loss = f;
+  }
+
   void PushChildren(ExploreState* st, const RideNode* parent, const Vector& x, double loss,
                     const Vector& grad, const std::vector<Ridge>& ridges) {
     const long parent_id = parent ? parent->id : 0;
@@ -223,10 +254,11 @@ class Explorer {
     const Fingerprint base = parent ? parent->path : Fingerprint{};
     std::vector<long> ids;
     for (const Ridge& r : ridges) {
-      const double slope = grad.dot(r.direction);
-      const bool stationary = std::abs(slope) <= 1e-10 * std::max(1.0, grad.norm());
+      // Quadratic model of the first step a along sign * e: a s g.e + a^2 lambda / 2.
+      const double a = o_.ride.step_size, slope = grad.dot(r.direction);
       for (int sign : {+1, -1}) {
-        if (o_.ridge.skip_ascending && !stationary && sign * slope > 0) continue;
+        const double predicted = a * sign * slope + 0.5 * r.eigenvalue * a * a;
+        if (o_.ridge.skip_ascending && predicted >= 0) continue;
         RideNode c;
         c.id = static_cast<long>(st->nodes.size()) + 1;
         c.parent = parent_id;
@@ -246,9 +278,9 @@ class Explorer {
     if (parent_id > 0) st->nodes[parent_id - 1].children = ids;
   }
 
-  void AddLeaf(ExploreState* st, RideNode& node) {
+  void AddLeaf(ExploreState* st, RideNode& node, const Vector& from) {
     ++st->leaves;
-    PolishResult p = Polish(obj_, node.end_x, o_.leaf);
+    PolishResult p = Polish(obj_, from, o_.leaf);
     if (p.check.status != EvalStatus::kOk) return;
     Solution cand;
     cand.x = p.x;

@@ -95,6 +95,10 @@ std::vector<OptionSpec> BuildTable() {
             &ExploreOptions::ride, &RideOptions::overlap_floor));
   add(Field("grad-tolerance", Kind::kNumber, "a ride ends at-minimum when |g| < this and no curvature is negative",
             &ExploreOptions::ride, &RideOptions::grad_tolerance));
+  add(Field("settle", Kind::kBool, "branch at the stationary point next to a ride's end, not at the end itself",
+            &ExploreOptions::ride, &RideOptions::settle));
+  add(Field("settle-max-iterations", Kind::kInteger, "iterations of that search", &ExploreOptions::ride,
+            &RideOptions::settle_max_iterations));
   // The archive.
   {
     OptionSpec s{"order", Kind::kChoice, "which pending ride goes next",

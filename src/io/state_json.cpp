@@ -51,6 +51,9 @@ json ToJson(const RideNode& n) {
               {"steps", n.steps},
               {"end_reason", ToString(n.reason)},
               {"children", n.children},
+              {"settled", n.settled},
+              {"branch_x", ToJson(n.branch_x)},
+              {"branch_loss", n.branch_loss},
               {"solution", n.solution >= 0 ? json(n.solution) : json(nullptr)},
               {"truncated", n.truncated},
               {"gradients", n.gradients},
@@ -143,6 +146,9 @@ ExploreState StateFromJson(const json& j) {
       r.end_grad_norm = n.at("end_grad_norm").get<double>();
       r.steps = n.at("steps").get<int>();
       r.children = n.at("children").get<std::vector<long>>();
+      r.settled = n.at("settled").get<bool>();
+      r.branch_x = VectorFromJson(n.at("branch_x"));
+      r.branch_loss = n.at("branch_loss").get<double>();
       r.solution = n.at("solution").is_null() ? -1 : n.at("solution").get<long>();
       r.truncated = n.at("truncated").get<bool>();
       r.gradients = n.at("gradients").get<long>();
