@@ -70,3 +70,51 @@ inline MisResult FindMis(Objective& obj, Vector x, const MisOptions& o, std::uin
 }
 
 }  // namespace ridgerider
+
+namespace ridgerider {
+
+// Settling a ride's end onto the stationary point ahead of it. Newton's step -H^-1 g heads for
+// the stationary point whose negative-curvature directions are those of H here: it descends
+// along positive curvature and climbs to the crest along negative curvature. Eigenvalues with
+// |lambda| < floor (the inflection a ride stops at) are treated as +floor, so the step there
+// keeps going downhill; the step is capped by a trust radius that doubles while |g| falls and
+// halves when it does not.
+inline MisResult SettleToStationary(Objective& obj, Vector x, int max_iterations, double grad_tolerance,
+                                    double radius) {
+  MisResult r;
+  Vector g;
+  r.status = obj.ValueAndGradient(x, &r.loss, &g);
+  r.grad_norm_start = g.norm();
+  for (; r.status == EvalStatus::kOk && r.iterations < max_iterations; ++r.iterations) {
+    if (g.norm() <= grad_tolerance) break;
+    Spectrum s;
+    if ((r.status = SpectrumAt(obj, x, &s)) != EvalStatus::kOk) break;
+    const double floor = 1e-3 * std::max(1.0, s.values.cwiseAbs().maxCoeff());
+    Vector lam = s.values;
+    for (Eigen::Index i = 0; i < lam.size(); ++i)
+      if (std::abs(lam[i]) < floor) lam[i] = floor;
+    const Vector step = -(s.vectors * (s.vectors.transpose() * g).cwiseQuotient(lam));
+    bool accepted = false;
+    for (int k = 0; k < 30 && !accepted; ++k) {
+      const Vector dx = step.norm() > radius ? Vector(step * (radius / step.norm())) : step;
+      double fn = 0;
+      Vector gn;
+      if (obj.ValueAndGradient(x + dx, &fn, &gn) == EvalStatus::kOk && gn.norm() < g.norm()) {
+        x += dx;
+        g = gn;
+        r.loss = fn;
+        if (dx.norm() >= 0.99 * radius) radius *= 2;
+        accepted = true;
+      } else {
+        radius *= 0.5;
+      }
+    }
+    if (!accepted) break;
+  }
+  r.x = x;
+  r.grad_norm = g.norm();
+  r.converged = r.grad_norm <= grad_tolerance;
+  return r;
+}
+
+}  // namespace ridgerider

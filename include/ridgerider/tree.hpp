@@ -220,15 +220,13 @@ class Explorer {
     return id;
   }
 
-  // Moves a ride's end point to the stationary point next to it (Levenberg-Marquardt on |g|^2)
-  // so that its children start at a saddle, where both signs of every ridge lead down. Kept
-  // only when it converged, did not climb, and stayed within the ride's own length.
+  // Moves a ride's end point to the stationary point ahead of it (SettleToStationary) so that
+  // its children start at a saddle, where both signs of every ridge lead down. Kept only when
+  // it converged, did not climb, and stayed within the ride's own length.
   void Settle(const RideOutcome& out, RideNode& n, Vector* bx, double* bf, Vector* bg, Spectrum* bs,
               std::vector<Ridge>* ridges) {
-    MisOptions so;
-    so.max_iterations = o_.ride.settle_max_iterations;
-    so.grad_tolerance = o_.ride.grad_tolerance;
-    const MisResult m = FindMis(obj_, out.x, so, o_.seed);
+    const MisResult m = SettleToStationary(obj_, out.x, o_.ride.settle_max_iterations, o_.ride.grad_tolerance,
+                                           o_.ride.max_step_size);
     if (m.status != EvalStatus::kOk || !m.converged || !(m.loss <= out.loss) ||
         (m.x - out.x).norm() > (out.x - n.start_x).norm())
       return;
