@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <limits>
 #include <mutex>
@@ -25,6 +26,8 @@
 #include <vector>
 
 #include "ridgerider/errors.hpp"
+#include "torch/native_tape.hpp"
+#include "torch/tape_translate.hpp"
 
 namespace ridgerider {
 namespace {
@@ -459,21 +462,65 @@ void CheckDim(int dim) {
   }
 }
 
-std::unique_ptr<Objective> Finish(Callable c, int dim, std::string name) {
+bool TorchDebug() {
+  const char* env = std::getenv("RIDGERIDER_TORCH_DEBUG");
+  return env && *env && std::string(env) != "0";
+}
+
+// RIDGERIDER_TORCH_TAPE=0 (or "off", "no", "false") forces the autograd path.
+bool TapeAllowedByEnvironment() {
+  const char* env = std::getenv("RIDGERIDER_TORCH_TAPE");
+  if (!env) return true;
+  const std::string v = env;
+  return !(v == "0" || v == "off" || v == "no" || v == "false");
+}
+
+// Tries to translate the (validated) function into a native tape; nullptr when it cannot.
+std::shared_ptr<TapeProgram> TryTape(const Callable& c, int dim, std::string* why) {
+  torch::jit::GraphFunction* gf = torch::jit::tryToGraphFunction(*c.function);
+  if (!gf) {
+    *why = "not a graph function";
+    return nullptr;
+  }
+  std::vector<c10::IValue> inputs;
+  if (c.module) inputs.emplace_back(c.module->_ivalue());
+  const int x_index = static_cast<int>(inputs.size());
+  inputs.emplace_back();  // x
+  inputs.insert(inputs.end(), c.defaults.begin(), c.defaults.end());
+  return TranslateToTape(gf->graph(), inputs, x_index, dim, why);
+}
+
+std::unique_ptr<Objective> Finish(Callable c, int dim, std::string name,
+                                  TorchDerivatives derivatives) {
   CheckSignature(c);
   try {
     SimplifyGraph(*c.function);
   } catch (const std::exception& e) {
     throw InputError("cannot prepare TorchScript function '" + c.name + "': " + MessageOf(e));
   }
-  auto obj = std::make_unique<TorchScriptObjective>(std::move(c), dim, std::move(name));
-  obj->Validate();
+  auto obj = std::make_unique<TorchScriptObjective>(c, dim, name + " (autograd)");
+  obj->Validate();  // the autograd path's checks and messages come first
+  std::string why;
+  if (derivatives == TorchDerivatives::kAutograd) {
+    why = "autograd requested";
+  } else if (!TapeAllowedByEnvironment()) {
+    why = "RIDGERIDER_TORCH_TAPE=" + std::string(std::getenv("RIDGERIDER_TORCH_TAPE"));
+  } else if (std::shared_ptr<TapeProgram> tape = TryTape(c, dim, &why)) {
+    if (TorchDebug()) {
+      std::cerr << "ridgerider: TorchScript '" << c.name << "': native tape (" << tape->summary
+                << ")\n";
+    }
+    return std::make_unique<TapeObjective>(std::move(tape), name + " (native tape)");
+  }
+  if (TorchDebug()) {
+    std::cerr << "ridgerider: TorchScript '" << c.name << "': autograd path (" << why << ")\n";
+  }
   return obj;
 }
 
 std::unique_ptr<Objective> FromSource(const std::string& source, int dim,
                                       const std::string& function_name,
-                                      const std::string& origin) {
+                                      const std::string& origin, TorchDerivatives derivatives) {
   CheckDim(dim);
   ConfigureExecutorOnce();
   const std::string prefix = origin.empty() ? "" : origin + ": ";
@@ -506,7 +553,7 @@ std::unique_ptr<Objective> FromSource(const std::string& source, int dim,
   }
   const std::string name = "torchscript:" + c.name;
   try {
-    return Finish(std::move(c), dim, name);
+    return Finish(std::move(c), dim, name, derivatives);
   } catch (const InputError& e) {
     throw InputError(prefix + e.what());
   }
@@ -515,11 +562,13 @@ std::unique_ptr<Objective> FromSource(const std::string& source, int dim,
 }  // namespace
 
 std::unique_ptr<Objective> MakeTorchScriptFromSource(const std::string& source, int dim,
-                                                     const std::string& function_name) {
-  return FromSource(source, dim, function_name, "");
+                                                     const std::string& function_name,
+                                                     TorchDerivatives derivatives) {
+  return FromSource(source, dim, function_name, "", derivatives);
 }
 
-std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int dim) {
+std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int dim,
+                                                   TorchDerivatives derivatives) {
   CheckDim(dim);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -530,7 +579,7 @@ std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int 
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError("cannot read TorchScript file '" + path + "'");
   const bool archive = content.size() >= 4 && std::memcmp(content.data(), "PK\x03\x04", 4) == 0;
-  if (!archive) return FromSource(content, dim, "", "'" + path + "'");
+  if (!archive) return FromSource(content, dim, "", "'" + path + "'", derivatives);
 
   ConfigureExecutorOnce();
   const std::string prefix = "'" + path + "': ";
@@ -561,10 +610,14 @@ std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int 
   c.name = method->name();
   const std::string base = path.substr(path.find_last_of("/\\") + 1);
   try {
-    return Finish(std::move(c), dim, "torchscript:" + base);
+    return Finish(std::move(c), dim, "torchscript:" + base, derivatives);
   } catch (const InputError& e) {
     throw InputError(prefix + e.what());
   }
+}
+
+bool UsesNativeTape(const Objective& objective) {
+  return dynamic_cast<const TapeObjective*>(&objective) != nullptr;
 }
 
 void SetTorchThreads(int n) {
