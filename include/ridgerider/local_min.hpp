@@ -61,7 +61,10 @@ inline PolishResult Polish(Objective& obj, Vector x, const LeafOptions& o) {
     double t = 1.0, fn = 0;
     Vector gn;
     bool accepted = false;
-    for (int k = 0; k < 60; ++k, t *= 0.5) {
+    // Backtrack until the step no longer changes x: at round-off level the loss cannot show a
+    // decrease, and further halvings would only spend gradients.
+    const double negligible = 1e-15 * std::max(1.0, x.norm());
+    for (int k = 0; k < 60 && t * p.norm() > negligible; ++k, t *= 0.5) {
       const Vector xn = x + t * p;
       if (obj.ValueAndGradient(xn, &fn, &gn) == EvalStatus::kOk && fn <= f + 1e-4 * t * slope) {
         x = xn;
