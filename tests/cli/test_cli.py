@@ -138,3 +138,23 @@ def test_malformed_config_is_exit_2(tmp_path):
     cfg.write_text('{"problem": "toy2d",')
     code, _, err = run("run", "--config", cfg)
     assert code == 2 and "not valid JSON" in err and len(err.strip().splitlines()) == 1
+
+
+def test_spectrum_matches_lapack_and_torch(tmp_path):
+    """The start spectrum of a TorchScript loss equals LAPACK's (numpy.linalg.eigh) on the Hessian
+    from Python's torch.autograd: derivatives and eigen-solver checked against independent ones."""
+    torch = pytest.importorskip("torch")
+    numpy = pytest.importorskip("numpy")
+    src = ("def f(x: Tensor) -> Tensor:\n"
+           "    return (x[0]**2 - 1)**2 + (x[1]**2 - 1)**2 + 0.3*x[0]*x[1] + torch.tanh(x[0] - x[2])**2 - x[2]**2")
+    x0 = [0.1, -0.2, 0.05]
+    out = tmp_path / "lapack"
+    code, _, err = run("run", "--objective-source", src, "--x0", ",".join(map(str, x0)), "--max-rides", "1",
+                       "--out", out)
+    assert code == 0, err
+    start = result(out)["start"]
+    scope = {}
+    exec("import torch\nfrom torch import Tensor\n" + src, scope)
+    h = torch.autograd.functional.hessian(scope["f"], torch.tensor(x0, dtype=torch.float64)).numpy()
+    expected = numpy.linalg.eigh(h)[0]
+    assert numpy.max(numpy.abs(numpy.array(start["eigenvalues"]) - expected)) < 1e-10
