@@ -104,6 +104,15 @@ int main(int argc, char** argv) {
         io::ApplyOption(c, s.key, io::ParseOptionText(s, text[i]));
       }
     }
+    if (!c.resume.empty()) {
+      // A resumed run must end exactly as the original would: its options come from the
+      // checkpoint, only output settings may be given again.
+      if (!config_path.empty()) throw InputError("--resume takes the run's options from its checkpoint; drop --config");
+      for (size_t i = 0; i < table.size(); ++i)
+        if (opts[i]->count() > 0 && table[i].recorded && table[i].key != "plot")
+          throw InputError("--resume takes the run's options from its checkpoint; --" + table[i].key +
+                           " cannot change them");
+    }
     return ridgerider::app::RunCommand(c);
   } catch (const InputError& e) {
     return Fail(e.what());

@@ -1,5 +1,6 @@
 #include "run_command.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "io/checkpoint.hpp"
 #include "io/output.hpp"
 #include "io/state_json.hpp"
 #include "ridgerider/errors.hpp"
@@ -95,7 +97,32 @@ void Plot(const fs::path& out) {
 
 }  // namespace
 
-int RunCommand(const io::RunConfig& c) {
+// The configuration of a resumed run: the checkpoint's options, with the given run's output
+// settings (progress, plot, checkpoint interval) and its directory.
+io::RunConfig ResumedConfig(const io::RunConfig& given, const io::Checkpoint& ck) {
+  io::RunConfig c;
+  for (const auto& [key, value] : ck.options.items()) io::ApplyOption(c, key, value);
+  c.out = given.resume;
+  c.progress = given.progress;
+  c.plot = given.plot;
+  c.checkpoint_interval = given.checkpoint_interval;
+  return c;
+}
+
+int RunCommand(const io::RunConfig& given) {
+  io::RunConfig c = given;
+  std::optional<io::Checkpoint> ck;
+  if (!given.resume.empty()) {
+    const fs::path dir = given.resume;
+    if (fs::exists(dir / "result.json")) {
+      std::printf("the run in %s is already complete: %s\n", dir.c_str(), (dir / "result.json").c_str());
+      return 0;
+    }
+    std::string warning;
+    ck = io::ReadCheckpoint(dir, &warning);
+    if (!warning.empty()) std::fprintf(stderr, "ridgerider: warning: %s\n", warning.c_str());
+    c = ResumedConfig(given, *ck);
+  }
   io::ValidateConfig(c);
   Loaded l = LoadObjective(c);
   Objective& obj = *l.objective;
@@ -112,19 +139,49 @@ int RunCommand(const io::RunConfig& c) {
   fs::create_directories(out, ec);
   if (ec) throw InputError("cannot create the result directory '" + out.string() + "': " + ec.message());
 
-  io::EventLog events(out / "events.jsonl");
+  ExploreState st;
+  double before_s = 0;
+  std::unique_ptr<io::EventLog> events;
+  if (ck) {
+    st = std::move(ck->state);
+    obj.RestoreCounts(ck->counts);
+    before_s = ck->wall_time_s;
+    events = std::make_unique<io::EventLog>(out / "events.jsonl", ck->events_bytes,
+                                            static_cast<long>(st.solutions.size()));
+  } else {
+    events = std::make_unique<io::EventLog>(out / "events.jsonl");
+  }
   io::ProgressLine progress(1.0);
+  progress.Seed(st);
   CallbackList callbacks;
-  callbacks.Add(&events);
+  callbacks.Add(events.get());
   if (c.progress) callbacks.Add(&progress);
 
-  ExploreResult r = Explore(obj, l.x0, c.explore, &callbacks);
+  Explorer explorer(obj, c.explore, &callbacks);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last = t0;
+  const json options = io::ConfigToJson(c);
+  const auto checkpoint = [&](bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && std::chrono::duration<double>(now - last).count() < c.checkpoint_interval) return;
+    last = now;
+    io::WriteCheckpoint(out, io::Checkpoint{options, st, obj.counts(),
+                                            before_s + std::chrono::duration<double>(now - t0).count(),
+                                            events->Bytes()});
+  };
+  if (!ck) {
+    explorer.Start(l.x0, &st);
+    checkpoint(true);
+  }
+  while (explorer.Next(&st)) checkpoint(false);
+  ExploreResult r = explorer.Finish(std::move(st), t0);
+  r.summary.wall_time_s += before_s;
   if (c.progress) progress.Finish();
 
   json result = json::object();
   result["format"] = "ridgerider-result/1";
   result["problem"] = {{"name", l.name}, {"dim", obj.dim()}, {"kind", l.kind}};
-  result["options"] = io::ConfigToJson(c);
+  result["options"] = options;
   const json state = io::StateToJson(r.state);
   result["start"] = state["start"];
   result["solutions"] = state["solutions"];
@@ -133,11 +190,14 @@ int RunCommand(const io::RunConfig& c) {
   result["summary"]["seed"] = c.explore.seed;
   if (obj.dim() == 2) {
     Vector lo, hi;
-    io::LandscapeBounds(r.state, events.visited(), &lo, &hi);
+    io::LandscapeBounds(r.state, &lo, &hi);
     result["landscape"] = io::LandscapeGrid(obj, lo, hi, c.landscape_resolution);
   }
+  events->Bytes();  // flushed before result.json says the run is complete
   io::WriteFileAtomically(out / "solutions.csv", io::SolutionsCsv(r.state.solutions, obj.dim()));
   io::WriteFileAtomically(out / "result.json", result.dump(1) + "\n");
+  fs::remove(out / io::kCheckpointFile, ec);
+  fs::remove(out / io::kPreviousCheckpointFile, ec);
   PrintReport(r, out);
   if (obj.dim() == 2 && c.plot) Plot(out);
   return 0;

@@ -60,6 +60,8 @@ class Objective {
 
   const EvalCounts& counts() const { return counts_; }
   void ResetCounts() { counts_ = EvalCounts{}; }
+  // Resuming a search from a checkpoint continues its counts.
+  void RestoreCounts(const EvalCounts& c) { counts_ = c; }
 
   // Step of the finite-difference HVP fallback, relative to max(1, |x|).
   double fd_step = 1e-5;

@@ -56,7 +56,7 @@ std::string SolutionsCsv(const std::vector<Solution>& solutions, int dim) {
   return out.str();
 }
 
-void LandscapeBounds(const ExploreState& st, const std::vector<Vector>& extra, Vector* lo, Vector* hi) {
+void LandscapeBounds(const ExploreState& st, Vector* lo, Vector* hi) {
   *lo = *hi = st.start.x;
   const auto grow = [&](const Vector& p) {
     if (p.size() != lo->size() || !p.allFinite()) return;
@@ -66,9 +66,9 @@ void LandscapeBounds(const ExploreState& st, const std::vector<Vector>& extra, V
   for (const RideNode& n : st.nodes) {
     grow(n.start_x);
     if (n.done()) grow(n.end_x);
+    if (n.settled) grow(n.branch_x);
   }
   for (const Solution& s : st.solutions) grow(s.x);
-  for (const Vector& p : extra) grow(p);
   const Vector span = (*hi - *lo).cwiseMax(1e-3 * std::max(1.0, lo->cwiseAbs().maxCoeff()));
   *lo -= 0.15 * span;
   *hi += 0.15 * span;
@@ -95,8 +95,19 @@ EventLog::EventLog(const fs::path& path) : out_(path, std::ios::trunc) {
   if (!out_) throw InputError("cannot write '" + path.string() + "'");
 }
 
+EventLog::EventLog(const fs::path& path, long bytes, long solutions) : solutions_seen_(solutions) {
+  std::error_code ec;
+  if (fs::exists(path) && static_cast<long>(fs::file_size(path)) >= bytes) fs::resize_file(path, bytes, ec);
+  out_.open(path, std::ios::app);
+  if (!out_ || ec) throw InputError("cannot continue '" + path.string() + "'");
+}
+
+long EventLog::Bytes() {
+  out_.flush();
+  return static_cast<long>(out_.tellp());
+}
+
 CallbackAction EventLog::OnStep(const StepEvent& e) {
-  visited_.push_back(*e.x);
   out_ << json{{"event", "step"},           {"ride", e.node},       {"step", e.step},
                {"x", ToJson(*e.x)},         {"loss", e.loss},       {"eigenvalue", e.eigenvalue},
                {"overlap", e.overlap},      {"step_size", e.step_size}, {"grad_norm", e.grad_norm}}
@@ -123,6 +134,12 @@ CallbackAction EventLog::OnLeaf(const Solution& s, const RideNode& n) {
 
 ProgressLine::ProgressLine(double interval_s)
     : start_(std::chrono::steady_clock::now()), last_(start_), interval_(interval_s) {}
+
+void ProgressLine::Seed(const ExploreState& resumed) {
+  for (const RideNode& n : resumed.nodes) rides_ += n.done() ? 1 : 0;
+  leaves_ = resumed.leaves;
+  solutions_ = static_cast<long>(resumed.solutions.size());
+}
 
 CallbackAction ProgressLine::OnRideEnd(const RideNode& n) {
   ++rides_;

@@ -23,22 +23,25 @@ std::string SolutionsCsv(const std::vector<Solution>& solutions, int dim);
 
 // Loss on a regular grid over [lo, hi] (2-D objectives), for the landscape plot.
 nlohmann::json LandscapeGrid(Objective& obj, const Vector& lo, const Vector& hi, int resolution);
-// The box around the start, every ride point and every solution, padded by 15%.
-void LandscapeBounds(const ExploreState& st, const std::vector<Vector>& extra, Vector* lo, Vector* hi);
+// The box around the start, every ride's ends and every solution, padded by 15%. Built from
+// the state alone, so a resumed run draws the same landscape.
+void LandscapeBounds(const ExploreState& st, Vector* lo, Vector* hi);
 
 // events.jsonl: one line per step, ride end and leaf; flushed at each ride end so a killed run
-// keeps every finished ride's events. Also remembers every visited point (for plot bounds).
+// keeps every finished ride's events.
 class EventLog : public ExploreCallback {
  public:
   explicit EventLog(const std::filesystem::path& path);
+  // Continues a log after a resume: cut back to `bytes` (what the checkpoint had seen), then
+  // append; `solutions` already known.
+  EventLog(const std::filesystem::path& path, long bytes, long solutions);
+  long Bytes();  // flushed length
   CallbackAction OnStep(const StepEvent& e) override;
   CallbackAction OnRideEnd(const RideNode& n) override;
   CallbackAction OnLeaf(const Solution& s, const RideNode& n) override;
-  const std::vector<Vector>& visited() const { return visited_; }
 
  private:
   std::ofstream out_;
-  std::vector<Vector> visited_;
   long solutions_seen_ = 0;
 };
 
@@ -46,6 +49,7 @@ class EventLog : public ExploreCallback {
 class ProgressLine : public ExploreCallback {
  public:
   explicit ProgressLine(double interval_s = 1.0);
+  void Seed(const ExploreState& resumed);  // count what a resumed run had already done
   CallbackAction OnRideEnd(const RideNode& n) override;
   CallbackAction OnLeaf(const Solution& s, const RideNode& n) override;
   void Finish();

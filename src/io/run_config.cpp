@@ -54,6 +54,12 @@ std::vector<OptionSpec> BuildTable() {
   add(Field("threads", Kind::kInteger, "LibTorch intra-op threads", &RunConfig::threads));
   add(Field("plot", Kind::kBool, "write landscape.png for 2-D problems", &RunConfig::plot));
   add(Field("progress", Kind::kBool, "progress lines on stderr", &RunConfig::progress), false);
+  add(Field("resume", Kind::kString,
+            "continue the killed run in this directory from its checkpoint (its options are reused)",
+            &RunConfig::resume), false);
+  add(Field("checkpoint-interval", Kind::kNumber,
+            "seconds between checkpoints, written after a finished ride (0 = after every ride)",
+            &RunConfig::checkpoint_interval), false);
   add(Field("landscape-resolution", Kind::kInteger, "grid points per axis of the 2-D landscape",
             &RunConfig::landscape_resolution));
   {
@@ -296,6 +302,7 @@ void ValidateConfig(const RunConfig& c) {
   if (c.problem.empty() && c.x0.empty())
     throw InputError("--x0 is required with --objective/--objective-source (it also sets the dimension)");
   if (c.threads < 1) Bad("threads", "must be >= 1");
+  if (c.checkpoint_interval < 0) Bad("checkpoint-interval", "must be >= 0");
   if (c.landscape_resolution < 8 || c.landscape_resolution > 2001) Bad("landscape-resolution", "must be in [8, 2001]");
   std::string why;
   if (!c.explore.IsValid(&why)) throw InputError("invalid options: " + why);

@@ -24,6 +24,8 @@ struct RunConfig {
   bool plot = true;              // landscape.png for 2-D problems
   bool progress = true;          // progress lines on stderr
   int landscape_resolution = 121;
+  std::string resume;                // continue the run whose checkpoint is in this directory
+  double checkpoint_interval = 1.0;  // seconds between checkpoints (0 = after every ride)
 };
 
 enum class OptionKind { kNumber, kInteger, kBool, kString, kNumberList, kChoice };

@@ -1,0 +1,72 @@
+#include "io/checkpoint.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "io/output.hpp"
+#include "io/state_json.hpp"
+#include "ridgerider/errors.hpp"
+
+namespace ridgerider::io {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void WriteCheckpoint(const fs::path& dir, const Checkpoint& c) {
+  const json j{{"format", "ridgerider-checkpoint/1"},
+               {"options", c.options},
+               {"state", StateToJson(c.state)},
+               {"counts",
+                {{"values", c.counts.values},
+                 {"gradients", c.counts.gradients},
+                 {"hvps", c.counts.hvps},
+                 {"hessians", c.counts.hessians}}},
+               {"wall_time_s", c.wall_time_s},
+               {"events_bytes", c.events_bytes}};
+  std::error_code ec;
+  if (fs::exists(dir / kCheckpointFile)) fs::rename(dir / kCheckpointFile, dir / kPreviousCheckpointFile, ec);
+  WriteFileAtomically(dir / kCheckpointFile, j.dump() + "\n");
+}
+
+namespace {
+
+Checkpoint Parse(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read '" + path.string() + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    const json j = json::parse(text.str());
+    if (j.at("format") != "ridgerider-checkpoint/1") throw InputError("'" + path.string() + "' is not a ridgerider checkpoint");
+    Checkpoint c;
+    c.options = j.at("options");
+    c.state = StateFromJson(j.at("state"));
+    const json& n = j.at("counts");
+    c.counts.values = n.at("values").get<long>();
+    c.counts.gradients = n.at("gradients").get<long>();
+    c.counts.hvps = n.at("hvps").get<long>();
+    c.counts.hessians = n.at("hessians").get<long>();
+    c.wall_time_s = j.at("wall_time_s").get<double>();
+    c.events_bytes = j.at("events_bytes").get<long>();
+    return c;
+  } catch (const json::exception& e) {
+    throw InputError("checkpoint '" + path.string() + "' is truncated or corrupt: " + e.what());
+  }
+}
+
+}  // namespace
+
+Checkpoint ReadCheckpoint(const fs::path& dir, std::string* warning) {
+  try {
+    return Parse(dir / kCheckpointFile);
+  } catch (const InputError& current) {
+    if (!fs::exists(dir / kPreviousCheckpointFile)) {
+      throw InputError(std::string(current.what()) + "; no previous checkpoint in '" + dir.string() + "' to fall back to");
+    }
+    Checkpoint c = Parse(dir / kPreviousCheckpointFile);
+    if (warning) *warning = std::string(current.what()) + "; resuming from the previous checkpoint";
+    return c;
+  }
+}
+
+}  // namespace ridgerider::io

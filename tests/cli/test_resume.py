@@ -1,0 +1,99 @@
+"""Killed runs resume to exactly the result of an uninterrupted run (result.json minus its wall
+time, and events.jsonl byte for byte); a corrupt checkpoint falls back to the previous one."""
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, result, run
+
+# ~1.5 s of search on 2 cores: long enough for kills to land mid-run.
+ARGS = ["run", "--problem", "quadratic", "--step-rule", "fixed", "--step-size", "0.0005",
+        "--checkpoint-interval", "0", "--no-progress"]
+KILLS = int(os.environ.get("RIDGERIDER_KILLS", "10"))
+
+
+def comparable(out):
+    r = result(out)
+    del r["summary"]["wall_time_s"]
+    return json.dumps(r, sort_keys=True), (Path(out) / "events.jsonl").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "run"
+    t0 = time.monotonic()
+    code, _, err = run(*ARGS, "--out", out)
+    assert code == 0, err
+    return comparable(out), time.monotonic() - t0
+
+
+def kill_and_resume(out, delay):
+    p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    if (out / "result.json").exists():
+        return "finished before the kill"
+    if not (out / "checkpoint.json").exists() and not (out / "checkpoint.prev.json").exists():
+        code, _, err = run(*ARGS, "--out", out)  # killed before the first checkpoint: start again
+        assert code == 0, err
+        return "killed before the first checkpoint"
+    code, _, err = run("run", "--resume", out, "--no-progress")
+    assert code == 0, err
+    return "resumed"
+
+
+def test_kill_minus_9_at_random_moments_then_resume(tmp_path, reference):
+    expected, full_time = reference
+    rng = random.Random(1234)
+    outcomes = []
+    for i in range(KILLS):
+        out = tmp_path / f"kill{i}"
+        outcomes.append(kill_and_resume(out, rng.uniform(0.1, full_time)))
+        assert comparable(out) == expected, f"kill {i} ({outcomes[-1]})"
+        assert not (out / "checkpoint.json").exists()  # a finished run leaves no checkpoint
+    assert outcomes.count("resumed") >= KILLS // 2, outcomes
+
+
+def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, reference):
+    expected, full_time = reference
+    out = tmp_path / "corrupt"
+    for attempt in range(5):
+        p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5 * full_time)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if (out / "checkpoint.prev.json").exists():
+            break
+    assert (out / "checkpoint.prev.json").exists()
+    text = (out / "checkpoint.json").read_text()
+    (out / "checkpoint.json").write_text(text[: len(text) // 2])  # truncated
+    code, _, err = run("run", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert "truncated or corrupt" in err and "previous checkpoint" in err
+    assert comparable(out) == expected
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
+    code, _, err = run("run", "--resume", tmp_path / "nothing-here")
+    assert code == 2 and "checkpoint" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path):
+    out = tmp_path / "done"
+    assert run("run", "--problem", "toy2d", "--no-plot", "--out", out)[0] == 0
+    before = (out / "result.json").read_bytes()
+    code, stdout, _ = run("run", "--resume", out)
+    assert code == 0 and "already complete" in stdout
+    assert (out / "result.json").read_bytes() == before
+
+
+def test_resume_refuses_new_options(tmp_path):
+    code, _, err = run("run", "--resume", tmp_path, "--max-rides", "3")
+    assert code == 2 and "--max-rides cannot change them" in err
