@@ -198,6 +198,7 @@ int RunCommand(const io::RunConfig& given) {
   io::WriteFileAtomically(out / "result.json", result.dump(1) + "\n");
   fs::remove(out / io::kCheckpointFile, ec);
   fs::remove(out / io::kPreviousCheckpointFile, ec);
+  fs::remove(out / io::kNextCheckpointFile, ec);
   PrintReport(r, out);
   if (obj.dim() == 2 && c.plot) Plot(out);
   return 0;

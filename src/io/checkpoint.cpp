@@ -23,9 +23,14 @@ void WriteCheckpoint(const fs::path& dir, const Checkpoint& c) {
                  {"hessians", c.counts.hessians}}},
                {"wall_time_s", c.wall_time_s},
                {"events_bytes", c.events_bytes}};
+  // The slow part (writing and syncing) happens first, beside the current checkpoint; then two
+  // renames. A kill between them leaves the previous checkpoint, which ReadCheckpoint uses.
+  const fs::path next = dir / kNextCheckpointFile;
+  WriteFileAtomically(next, j.dump() + "\n");
   std::error_code ec;
   if (fs::exists(dir / kCheckpointFile)) fs::rename(dir / kCheckpointFile, dir / kPreviousCheckpointFile, ec);
-  WriteFileAtomically(dir / kCheckpointFile, j.dump() + "\n");
+  fs::rename(next, dir / kCheckpointFile, ec);
+  if (ec) throw InputError("cannot write the checkpoint in '" + dir.string() + "': " + ec.message());
 }
 
 namespace {

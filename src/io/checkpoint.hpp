@@ -22,6 +22,7 @@ struct Checkpoint {
 
 constexpr const char* kCheckpointFile = "checkpoint.json";
 constexpr const char* kPreviousCheckpointFile = "checkpoint.prev.json";
+constexpr const char* kNextCheckpointFile = "checkpoint.next.json";  // being written
 
 void WriteCheckpoint(const std::filesystem::path& dir, const Checkpoint& c);
 // Reads dir's checkpoint, or the previous one when the current is unusable (then *warning

@@ -27,14 +27,18 @@ def comparable(out):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("full") / "run"
-    t0 = time.monotonic()
     code, _, err = run(*ARGS, "--out", out)
     assert code == 0, err
-    return comparable(out), time.monotonic() - t0
+    return comparable(out), result(out)["summary"]["wall_time_s"]
 
 
-def kill_and_resume(out, delay):
+def kill_and_resume(out, delay, after_first_checkpoint=True):
+    """Kills the run `delay` seconds into its search (after its first checkpoint appeared), or
+    `delay` seconds after launch when after_first_checkpoint is false."""
     p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if after_first_checkpoint:
+        while not (out / "checkpoint.json").exists() and p.poll() is None:
+            time.sleep(0.005)
     time.sleep(delay)
     p.send_signal(signal.SIGKILL)
     p.wait()
@@ -50,28 +54,33 @@ def kill_and_resume(out, delay):
 
 
 def test_kill_minus_9_at_random_moments_then_resume(tmp_path, reference):
-    expected, full_time = reference
+    expected, search_time = reference
     rng = random.Random(1234)
     outcomes = []
     for i in range(KILLS):
         out = tmp_path / f"kill{i}"
-        outcomes.append(kill_and_resume(out, rng.uniform(0.1, full_time)))
+        if i % 5 == 4:  # also right at launch, before or while the first checkpoint is written
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.4), after_first_checkpoint=False))
+        else:
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.7 * search_time)))
         assert comparable(out) == expected, f"kill {i} ({outcomes[-1]})"
         assert not (out / "checkpoint.json").exists()  # a finished run leaves no checkpoint
-    assert outcomes.count("resumed") >= KILLS // 2, outcomes
+    assert outcomes.count("resumed") >= KILLS // 2, outcomes  # most kills really land mid-run
 
 
 def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path, reference):
-    expected, full_time = reference
+    expected, search_time = reference
     out = tmp_path / "corrupt"
     for attempt in range(5):
         p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5 * full_time)
+        while not (out / "checkpoint.prev.json").exists() and p.poll() is None:
+            time.sleep(0.005)
+        time.sleep(0.3 * search_time)
         p.send_signal(signal.SIGKILL)
         p.wait()
-        if (out / "checkpoint.prev.json").exists():
+        if all((out / f).exists() for f in ["checkpoint.json", "checkpoint.prev.json"]):
             break
-    assert (out / "checkpoint.prev.json").exists()
+    assert (out / "checkpoint.prev.json").exists() and (out / "checkpoint.json").exists()
     text = (out / "checkpoint.json").read_text()
     (out / "checkpoint.json").write_text(text[: len(text) // 2])  # truncated
     code, _, err = run("run", "--resume", out, "--no-progress")
