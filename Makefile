@@ -15,8 +15,9 @@ setup:
 
 build: setup
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j$(JOBS)
+	cmake --build $(BUILD) -j$(JOBS) $(TARGETS)
 
+demo: TARGETS = --target ridgerider
 demo: build
 	$(BUILD)/apps/ridgerider run --problem toy2d --out runs/demo
 	@echo "demo: open runs/demo/landscape.png; every solution is in runs/demo/result.json"

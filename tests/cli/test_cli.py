@@ -158,3 +158,17 @@ def test_spectrum_matches_lapack_and_torch(tmp_path):
     h = torch.autograd.functional.hessian(scope["f"], torch.tensor(x0, dtype=torch.float64)).numpy()
     expected = numpy.linalg.eigh(h)[0]
     assert numpy.max(numpy.abs(numpy.array(start["eigenvalues"]) - expected)) < 1e-10
+
+
+def test_nan_mid_ride_ends_that_ride_and_the_run_completes(tmp_path):
+    # The tilted double well, NaN wherever x0 > 0.5: the ride towards +x meets it mid-way.
+    src = ("def f(x: Tensor) -> Tensor:\n"
+           "    return (x[0]**2 - 1)**2 + 0.25*x[0] + 2*x[1]**2 + 0.0*torch.sqrt(0.5 - x[0])")
+    out = tmp_path / "nan"
+    code, _, err = run("run", "--objective-source", src, "--x0", "0.06,0", "--mis", "--no-plot", "--out", out)
+    assert code == 0, err
+    r = result(out)
+    reasons = [t["end_reason"] for t in r["tree"]]
+    assert reasons.count("non-finite") == 1, reasons
+    assert len(r["solutions"]) == 1 and r["solutions"][0]["x"][0] < 0 and r["solutions"][0]["is_minimum"]
+    assert r["summary"]["stop_reason"] == "archive-empty"
