@@ -159,3 +159,30 @@ TEST(Explore, StartAtAMinimumIsItsOwnLeaf) {
 
 }  // namespace
 }  // namespace ridgerider
+
+namespace ridgerider {
+namespace {
+
+struct SaddleUnboundedBelow {
+  template <class T>
+  T operator()(const Eigen::Matrix<T, Eigen::Dynamic, 1>& x) const {
+    return x[0] * x[0] - x[1] * x[1];
+  }
+};
+
+TEST(Explore, LossUnboundedBelowEndsWithUnverifiedLeavesNotARunaway) {
+  auto obj = MakeAutoDiffObjective(2, "unbounded", SaddleUnboundedBelow{});
+  ExploreOptions o;
+  o.ride.max_steps = 200;
+  ExploreResult r = Explore(obj, Vector::Zero(2), o);
+  EXPECT_EQ(r.summary.stop_reason, "archive-empty");
+  EXPECT_EQ(r.summary.rides, 2);  // the step cap does not spawn a continuation of the same ridge
+  ASSERT_EQ(r.state.solutions.size(), 2u);
+  for (const Solution& s : r.state.solutions) {
+    EXPECT_FALSE(s.is_minimum);
+    EXPECT_TRUE(std::isfinite(s.loss));
+  }
+}
+
+}  // namespace
+}  // namespace ridgerider

@@ -47,8 +47,12 @@ inline PolishResult Polish(Objective& obj, Vector x, const LeafOptions& o) {
     r.check = CheckPoint(obj, x);
     return r;
   }
+  // A local minimiser that has gone 100 times further than the scale it started at is
+  // following a loss unbounded below: stop and report the leaf unconverged.
+  const Vector x0 = x;
+  const double reach = 100.0 * std::max(1.0, x0.norm());
   for (; r.iterations < o.polish_max_iterations; ++r.iterations) {
-    if (g.norm() <= o.polish_grad_tolerance) break;
+    if (g.norm() <= o.polish_grad_tolerance || (x - x0).norm() > reach) break;
     Spectrum s;
     if (SpectrumAt(obj, x, &s) != EvalStatus::kOk) break;
     const double scale = std::max(1.0, s.values.cwiseAbs().maxCoeff());

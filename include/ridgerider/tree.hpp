@@ -118,9 +118,10 @@ class Explorer {
       Spectrum bs = std::move(out.spectrum);
       std::vector<Ridge> ridges = GetRidges(bs, o_.ridge);
       if (!ridges.empty() && o_.ride.settle) Settle(out, n, &bx, &bf, &bg, &bs, &ridges);
-      if (out.reason == EndReason::kLossIncreased) {
-        // The ridge still curves down but no longer leads down: its continuation is not a new
-        // branch (following it again, either way, only retraces this ride or climbs).
+      if (out.reason == EndReason::kLossIncreased || out.reason == EndReason::kMaxSteps) {
+        // The ridge still curves down but no longer leads down (or the step cap stopped it,
+        // typically on a loss unbounded below): its continuation is not a new branch.
+        // Following it again only retraces this ride, climbs, or runs off for ever.
         std::erase_if(ridges, [&](const Ridge& r) {
           return std::abs(r.direction.dot(out.direction)) >= o_.ride.overlap_floor;
         });
