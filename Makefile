@@ -27,3 +27,19 @@ test: build
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- Sanitizers and fuzzing (fuzz/README.md) ----------------------------------------------------
+# make test-sanitize   the whole test suite built with ASan+UBSan (GCC) in build-asan/
+# make fuzz            the libFuzzer targets (clang) in build-fuzz/, each run FUZZ_TIME seconds
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 30
+SANITIZER_ENV = ASAN_OPTIONS=$(CURDIR)/sanitizer/asan.options \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/sanitizer/ubsan.supp
+.PHONY: test-sanitize fuzz
+
+test-sanitize: setup
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIDGERIDER_SANITIZE=ON \
+	  -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j$(JOBS)
