@@ -73,6 +73,13 @@ int main(int argc, char** argv) {
       opts[i] = run->add_flag("--" + s.key + ",!--no-" + s.key)->description(help);
     } else {
       opts[i] = run->add_option("--" + s.key, text[i], help);
+      switch (s.kind) {
+        case io::OptionKind::kNumber: opts[i]->type_name("NUMBER"); break;
+        case io::OptionKind::kInteger: opts[i]->type_name("INT"); break;
+        case io::OptionKind::kNumberList: opts[i]->type_name("X,Y,..."); break;
+        case io::OptionKind::kChoice: opts[i]->type_name("NAME"); break;
+        default: break;
+      }
     }
   }
 
