@@ -34,8 +34,10 @@ clean:
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 30
-SANITIZER_ENV = ASAN_OPTIONS=$(CURDIR)/sanitizer/asan.options \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/sanitizer/ubsan.supp
+# detect_leaks=0: see fuzz/README.md (LibTorch's process-lifetime allocations are not ours).
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+FUZZERS = config_fuzzer state_fuzzer
 .PHONY: test-sanitize fuzz
 
 test-sanitize: setup
@@ -43,3 +45,18 @@ test-sanitize: setup
 	  -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j$(JOBS)
+
+# Needs clang and libclang-rt-14-dev (clang's libFuzzer/ASan runtimes); installed here if missing
+# rather than in setup.sh, so `make test`/`make demo` do not pull in clang.
+fuzz: setup
+	@for p in clang-14 libclang-rt-14-dev; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	  || { echo "fuzz: installing $$p" >&2; $$( [ $$(id -u) -ne 0 ] && echo sudo ) sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $$p" >/dev/null; }; done
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIDGERIDER_FUZZ=ON \
+	  -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZERS)
+	@for f in $(FUZZERS); do corpus=fuzz/corpus/$${f%_fuzzer}; mkdir -p $(FUZZ_BUILD)/corpus/$$f $(FUZZ_BUILD)/artifacts; \
+	  echo "fuzz: $$f for $(FUZZ_TIME) s" >&2; \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(FUZZ_BUILD)/fuzz/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(CURDIR)/$(FUZZ_BUILD)/artifacts/$$f- $(FUZZ_BUILD)/corpus/$$f $$corpus 2>$(FUZZ_BUILD)/$$f.log \
+	  || { grep -v '^#\|NEW_FUNC' $(FUZZ_BUILD)/$$f.log | tail -60 >&2; echo "fuzz: $$f FAILED, input in $(FUZZ_BUILD)/artifacts/" >&2; exit 1; }; \
+	  grep '^stat::number_of_executed_units' $(FUZZ_BUILD)/$$f.log >&2; done
