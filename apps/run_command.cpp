@@ -58,7 +58,7 @@ Loaded LoadObjective(const io::RunConfig& c) {
                        "' has dimension " + std::to_string(l.objective->dim()));
     return l;
   }
-  SetTorchThreads(c.threads);
+  SetTorchThreads(1);  // tiny tensors gain nothing from intra-op threads; rides use the cores
   const int dim = static_cast<int>(l.x0.size());
   if (!c.objective_source.empty()) {
     l.objective = MakeTorchScriptFromSource(c.objective_source, dim, c.function);
@@ -157,7 +157,9 @@ int RunCommand(const io::RunConfig& given) {
   callbacks.Add(events.get());
   if (c.progress) callbacks.Add(&progress);
 
-  Explorer explorer(obj, c.explore, &callbacks);
+  ExploreOptions explore = c.explore;
+  explore.tree.threads = c.threads;
+  Explorer explorer(obj, explore, &callbacks);
   const auto t0 = std::chrono::steady_clock::now();
   auto last = t0;
   const json options = io::ConfigToJson(c);

@@ -73,3 +73,25 @@ TEST(RunConfig, ConfigFileErrors) {
 
 }  // namespace
 }  // namespace ridgerider::io
+
+namespace ridgerider::io {
+namespace {
+
+TEST(RunConfig, IntegersTheFieldCannotHoldAreRefusedNotTruncated) {
+  RunConfig c;
+  EXPECT_NE(ErrorOf([&] { ApplyOption(c, "max-steps", json(4294967297LL)); }).find("out of range"), std::string::npos);
+  EXPECT_NE(ErrorOf([&] { ApplyOption(c, "landscape-resolution", json(4294967417LL)); }).find("out of range"),
+            std::string::npos);
+  ApplyOption(c, "max-rides", json(4294967297LL));  // a long budget holds it
+  EXPECT_EQ(c.explore.tree.max_rides, 4294967297L);
+}
+
+TEST(RunConfig, NumberOverflowInAConfigFileIsBadInput) {
+  const std::string path = ::testing::TempDir() + "/overflow.json";
+  std::ofstream(path) << "{\"problem\": \"toy2d\", \"step-size\": 1e400}";
+  RunConfig c;
+  EXPECT_NE(ErrorOf([&] { ApplyConfigFile(c, path); }).find("not valid JSON"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ridgerider::io

@@ -29,3 +29,23 @@ TEST(StateJson, MalformedStateIsAnInputError) {
 
 }  // namespace
 }  // namespace ridgerider
+
+namespace ridgerider {
+namespace {
+
+TEST(StateJson, NonIntegerOrHugeIdsAreInputErrors) {
+  Problem p = *MakeProblem("toy2d");
+  ExploreOptions o;
+  o.tree.max_rides = 2;
+  nlohmann::json j = io::StateToJson(Explore(*p.objective, p.saddle, o).state);
+  nlohmann::json bad = j;
+  bad["tree"][0]["cluster_size"] = 1.5e25;  // found by fuzz/state_fuzzer: was undefined behaviour
+  EXPECT_THROW(io::StateFromJson(bad), InputError);
+  bad = j;
+  bad["pending"] = nlohmann::json::array({2.5});
+  EXPECT_THROW(io::StateFromJson(bad), InputError);
+  EXPECT_NO_THROW(io::StateFromJson(j));
+}
+
+}  // namespace
+}  // namespace ridgerider

@@ -186,3 +186,40 @@ TEST(Explore, LossUnboundedBelowEndsWithUnverifiedLeavesNotARunaway) {
 
 }  // namespace
 }  // namespace ridgerider
+
+namespace ridgerider {
+namespace {
+
+// Rides computed concurrently and merged in node order give the serial search bit for bit,
+// budgets included.
+TEST(Explore, ThreadsGiveTheSerialResultBitForBit) {
+  for (const std::string name : {"wells3d", "tanh-net", "quadratic"}) {
+    for (long max_rides : {1000L, 7L}) {
+      std::string serial;
+      for (int threads : {1, 2, 3, 4}) {
+        Problem p = *MakeProblem(name);
+        ExploreOptions o;
+        o.tree.threads = threads;
+        o.tree.max_rides = max_rides;
+        ExploreResult r = Explore(*p.objective, p.saddle, o);
+        std::string text = io::StateToJson(r.state).dump() + io::ToJson(r.summary).dump();
+        text.erase(text.find("\"wall_time_s\""));  // everything but the timing
+        if (threads == 1) serial = text;
+        else EXPECT_EQ(text, serial) << name << " threads=" << threads << " max_rides=" << max_rides;
+      }
+    }
+  }
+  // Budgets checked between merges: leaves and gradients too.
+  for (int threads : {1, 3}) {
+    Problem p = *MakeProblem("wells3d");
+    ExploreOptions o;
+    o.tree.threads = threads;
+    o.tree.max_leaves = 3;
+    ExploreResult r = Explore(*p.objective, p.saddle, o);
+    EXPECT_EQ(r.summary.leaves, 3);
+    EXPECT_EQ(r.summary.stop_reason, "max-leaves");
+  }
+}
+
+}  // namespace
+}  // namespace ridgerider

@@ -23,6 +23,9 @@ class AutoDiffObjective : public Objective {
   std::string name() const override { return name_; }
   bool has_dense_hessian() const override { return true; }
   const Formula& formula() const { return formula_; }
+  std::unique_ptr<Objective> Clone() const override {
+    return std::make_unique<AutoDiffObjective>(dim_, name_, formula_);
+  }
 
  protected:
   using Inner = Eigen::AutoDiffScalar<Eigen::VectorXd>;

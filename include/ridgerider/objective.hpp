@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -33,6 +34,9 @@ class Objective {
   virtual std::string name() const { return "objective"; }
   // True when DoHessian is cheaper than d HVPs (closed form or autodiff of the whole matrix).
   virtual bool has_dense_hessian() const { return false; }
+  // An independent copy (own counts, own caches) for another thread, or nullptr when the
+  // objective cannot be copied; then rides run one at a time.
+  virtual std::unique_ptr<Objective> Clone() const { return nullptr; }
 
   EvalStatus Value(const Vector& x, double* f) {
     ++counts_.values;
@@ -133,6 +137,12 @@ class FunctionObjective : public Objective {
   int dim() const override { return dim_; }
   std::string name() const override { return name_; }
   bool has_dense_hessian() const override { return static_cast<bool>(hessian_); }
+  // The copy shares the callables: they must be safe to call from several threads.
+  std::unique_ptr<Objective> Clone() const override {
+    auto c = std::make_unique<FunctionObjective>(dim_, name_, value_grad_, hvp_, hessian_);
+    c->fd_step = fd_step;
+    return c;
+  }
 
  protected:
   EvalStatus DoValueAndGradient(const Vector& x, double* f, Vector* g) override {

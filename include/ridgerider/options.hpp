@@ -118,12 +118,17 @@ struct TreeOptions {
   long max_rides = 1000;     // rides started, all depths together
   int max_depth = 8;         // root children have depth 1; deeper branch points become leaves
   long max_leaves = 0;       // 0 = no limit
-  long max_gradients = 0;    // 0 = no limit; checked before each ride and each step
+  long max_gradients = 0;    // 0 = no limit; checked between rides (a ride is bounded by max-steps)
   long max_hvps = 0;         // 0 = no limit; dense Hessians count as d HVPs
+  // Rides computed concurrently (breadth-first order only; other orders ride one at a time).
+  // The result is the same for every count: rides are merged in node order, and budgets are
+  // checked between rides.
+  int threads = 1;
   bool IsValid(std::string* why) const {
     using detail::Fail;
     if (max_rides < 1) return Fail(why, "max-rides must be >= 1");
     if (max_depth < 1) return Fail(why, "max-depth must be >= 1");
+    if (threads < 1) return Fail(why, "threads must be >= 1");
     if (max_leaves < 0 || max_gradients < 0 || max_hvps < 0)
       return Fail(why, "max-leaves, max-gradients and max-hvps must be >= 0 (0 = no limit)");
     return true;

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <thread>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,73 +83,47 @@ class Explorer {
       root.start_loss = root.end_loss = si.loss;
       root.reason = EndReason::kAtMinimum;
       st->nodes.push_back(root);
-      AddLeaf(st, st->nodes.back(), x);
+      MergeLeaf(st, st->nodes.back(), Polish(obj_, x, o_.leaf));
       return;
     }
     PushChildren(st, nullptr, x, si.loss, g, ridges);
   }
 
-  // Rides the next pending node. False when the search is over.
+  // Rides the next pending node (or, with tree.threads > 1 in breadth-first order, the next
+  // few, concurrently). False when the search is over. Each ride is computed from its node
+  // alone and merged in node order, with the budgets checked before each merge exactly where
+  // the one-at-a-time search checks them: the state after a call is the same for any number
+  // of threads.
   bool Next(ExploreState* st) {
     if (!st->stop_reason.empty()) return false;
     if (st->pending.empty()) { st->stop_reason = "archive-empty"; return false; }
     if (std::string why; !BudgetLeft(*st, &why)) { st->stop_reason = why; return false; }
-    const long id = PopNext(st);
-    RideNode& n = st->nodes[id - 1];
-    const EvalCounts before = obj_.counts();
-
-    RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue};
-    double f = 0;
-    obj_.ValueAndGradient(n.start_x, &f, &rs.grad);
-    RideOutcome out = RideRidge(obj_, rs, o_, callback_, [&] {
-      std::string ignored;
-      return CountsBudgetLeft(&ignored);
-    });
-    n.reason = out.reason;
-    n.end_x = out.x;
-    n.end_loss = out.loss;
-    n.end_eigenvalue = out.eigenvalue;
-    n.end_grad_norm = out.grad.size() ? out.grad.norm() : 0.0;
-    n.steps = out.steps;
-
-    const bool can_continue = out.steps > 0 && out.spectrum.ok && !out.abort &&
-                              out.reason != EndReason::kNonFinite &&
-                              out.reason != EndReason::kBudget;
-    if (can_continue) {
-      Vector bx = out.x, bg = out.grad;
-      double bf = out.loss;
-      Spectrum bs = std::move(out.spectrum);
-      std::vector<Ridge> ridges = GetRidges(bs, o_.ridge);
-      if (!ridges.empty() && o_.ride.settle) Settle(out, n, &bx, &bf, &bg, &bs, &ridges);
-      if (out.reason == EndReason::kLossIncreased || out.reason == EndReason::kMaxSteps) {
-        // The ridge still curves down but no longer leads down (or the step cap stopped it,
-        // typically on a loss unbounded below): its continuation is not a new branch.
-        // Following it again only retraces this ride, climbs, or runs off for ever.
-        std::erase_if(ridges, [&](const Ridge& r) {
-          return std::abs(r.direction.dot(out.direction)) >= o_.ride.overlap_floor;
-        });
-      }
-      if (!ridges.empty() && n.depth >= o_.tree.max_depth) {
-        n.truncated = true;
-        ridges.clear();
-      }
-      if (ridges.empty()) {
-        AddLeaf(st, n, bx);
-      } else {
-        PushChildren(st, &n, bx, bf, bg, ridges);
-      }
+    std::vector<long> ids;
+    const size_t batch = BatchSize(*st);
+    if (batch <= 1) {
+      ids.push_back(PopNext(st));
+    } else {
+      ids.assign(st->pending.begin(), st->pending.begin() + static_cast<long>(batch));
+      st->pending.erase(st->pending.begin(), st->pending.begin() + static_cast<long>(batch));
     }
-    RideNode& done = st->nodes[id - 1];  // PushChildren may have reallocated
-    const EvalCounts after = obj_.counts();
-    done.gradients = after.gradients - before.gradients;
-    done.hvps = HvpEquivalents(after) - HvpEquivalents(before);
-    if (callback_ && callback_->OnRideEnd(done) == CallbackAction::kAbort) out.abort = true;
-    if (out.abort) {
-      st->aborted = true;
-      st->stop_reason = "aborted";
-      return false;
+    std::vector<RideWork> works(ids.size());
+    if (ids.size() == 1) {
+      works[0] = Compute(st->nodes[ids[0] - 1], obj_, callback_, nullptr);
+    } else {
+      ComputeConcurrently(*st, ids, &works);
     }
-    return true;
+    for (size_t k = 0; k < works.size(); ++k) {
+      std::string why;
+      const bool stop = k > 0 && !BudgetLeft(*st, &why);
+      if (stop || (k > 0 && st->aborted)) {
+        // Where the one-at-a-time search would have stopped: the rest go back, unridden.
+        st->pending.insert(st->pending.begin(), ids.begin() + static_cast<long>(k), ids.end());
+        if (stop) st->stop_reason = why;
+        return false;
+      }
+      Merge(st, works[k], /*add_cost=*/ids.size() > 1);
+    }
+    return !st->aborted;
   }
 
   ExploreResult Finish(ExploreState state, std::chrono::steady_clock::time_point t0) const {
@@ -221,12 +198,81 @@ class Explorer {
     return id;
   }
 
+  // Everything one ride produces, computed from its node alone (so rides can run concurrently):
+  // the ride, the branch point, its ridges or its polished leaf, and what it cost.
+  struct RideWork {
+    long id = 0;
+    RideOutcome out;
+    bool settled = false;
+    Vector branch_x, branch_grad;
+    double branch_loss = 0;
+    std::vector<Ridge> ridges;
+    bool continues = false;  // the end point branches or becomes a leaf
+    bool truncated = false;
+    bool leaf = false;
+    PolishResult polish;
+    EvalCounts cost;
+    std::vector<std::pair<StepEvent, Vector>> steps;  // buffered when ridden concurrently
+  };
+
+  // Collects step events of a concurrent ride, to be replayed in node order at the merge.
+  struct StepBuffer : ExploreCallback {
+    std::vector<std::pair<StepEvent, Vector>>* steps;
+    explicit StepBuffer(std::vector<std::pair<StepEvent, Vector>>* s) : steps(s) {}
+    CallbackAction OnStep(const StepEvent& e) override {
+      steps->emplace_back(e, *e.x);
+      return CallbackAction::kContinue;
+    }
+  };
+
+  RideWork Compute(const RideNode& n, Objective& o, ExploreCallback* live, StepBuffer* buffer) const {
+    RideWork w;
+    w.id = n.id;
+    const EvalCounts before = o.counts();
+    RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue};
+    double f = 0;
+    o.ValueAndGradient(n.start_x, &f, &rs.grad);
+    // Budgets are checked between rides (a ride is bounded by max-steps), so that where a
+    // search stops does not depend on which rides ran at the same time.
+    w.out = RideRidge(o, rs, o_, buffer ? buffer : live, {});
+    const RideOutcome& out = w.out;
+    w.continues = out.steps > 0 && out.spectrum.ok && !out.abort && out.reason != EndReason::kNonFinite &&
+                  out.reason != EndReason::kBudget;
+    if (w.continues) {
+      w.branch_x = out.x;
+      w.branch_grad = out.grad;
+      w.branch_loss = out.loss;
+      w.ridges = GetRidges(out.spectrum, o_.ridge);
+      if (!w.ridges.empty() && o_.ride.settle) Settle(o, n, &w);
+      if (out.reason == EndReason::kLossIncreased || out.reason == EndReason::kMaxSteps) {
+        // The ridge still curves down but no longer leads down (or the step cap stopped it,
+        // typically on a loss unbounded below): its continuation is not a new branch.
+        // Following it again only retraces this ride, climbs, or runs off for ever.
+        std::erase_if(w.ridges, [&](const Ridge& r) {
+          return std::abs(r.direction.dot(out.direction)) >= o_.ride.overlap_floor;
+        });
+      }
+      if (!w.ridges.empty() && n.depth >= o_.tree.max_depth) {
+        w.truncated = true;
+        w.ridges.clear();
+      }
+      if (w.ridges.empty()) {
+        w.leaf = true;
+        w.polish = Polish(o, w.branch_x, o_.leaf);
+      }
+    }
+    const EvalCounts after = o.counts();
+    w.cost = EvalCounts{after.values - before.values, after.gradients - before.gradients,
+                        after.hvps - before.hvps, after.hessians - before.hessians};
+    return w;
+  }
+
   // Moves a ride's end point to the stationary point ahead of it (SettleToStationary) so that
   // its children start at a saddle, where both signs of every ridge lead down. Kept only when
   // it converged, did not climb, and stayed within the ride's own length.
-  void Settle(const RideOutcome& out, RideNode& n, Vector* bx, double* bf, Vector* bg, Spectrum* bs,
-              std::vector<Ridge>* ridges) {
-    const MisResult m = SettleToStationary(obj_, out.x, o_.ride.settle_max_iterations, o_.ride.grad_tolerance,
+  void Settle(Objective& o, const RideNode& n, RideWork* w) const {
+    const RideOutcome& out = w->out;
+    const MisResult m = SettleToStationary(o, out.x, o_.ride.settle_max_iterations, o_.ride.grad_tolerance,
                                            o_.ride.max_step_size);
     if (m.status != EvalStatus::kOk || !m.converged || !(m.loss <= out.loss) ||
         (m.x - out.x).norm() > (out.x - n.start_x).norm())
@@ -234,16 +280,90 @@ class Explorer {
     Spectrum s;
     Vector g;
     double f = 0;
-    if (SpectrumAt(obj_, m.x, &s) != EvalStatus::kOk || obj_.ValueAndGradient(m.x, &f, &g) != EvalStatus::kOk)
+    if (SpectrumAt(o, m.x, &s) != EvalStatus::kOk || o.ValueAndGradient(m.x, &f, &g) != EvalStatus::kOk)
       return;
-    *bx = m.x;
-    *bf = f;
-    *bg = g;
-    *bs = std::move(s);
-    *ridges = GetRidges(*bs, o_.ridge);
-    n.settled = true;
-    n.branch_x = m.x;
-    n.branch_loss = f;
+    w->settled = true;
+    w->branch_x = m.x;
+    w->branch_loss = f;
+    w->branch_grad = g;
+    w->ridges = GetRidges(s, o_.ridge);
+  }
+
+  void Merge(ExploreState* st, RideWork& w, bool add_cost) {
+    if (add_cost) {
+      EvalCounts c = obj_.counts();
+      c.values += w.cost.values;
+      c.gradients += w.cost.gradients;
+      c.hvps += w.cost.hvps;
+      c.hessians += w.cost.hessians;
+      obj_.RestoreCounts(c);
+    }
+    bool abort = w.out.abort;
+    for (auto& [event, x] : w.steps) {
+      event.x = &x;
+      if (callback_ && callback_->OnStep(event) == CallbackAction::kAbort) abort = true;
+    }
+    RideNode& n = st->nodes[w.id - 1];
+    n.reason = w.out.reason;
+    n.end_x = w.out.x;
+    n.end_loss = w.out.loss;
+    n.end_eigenvalue = w.out.eigenvalue;
+    n.end_grad_norm = w.out.grad.size() ? w.out.grad.norm() : 0.0;
+    n.steps = w.out.steps;
+    n.settled = w.settled;
+    if (w.settled) {
+      n.branch_x = w.branch_x;
+      n.branch_loss = w.branch_loss;
+    }
+    n.truncated = w.truncated;
+    n.gradients = w.cost.gradients;
+    n.hvps = w.cost.hvps + w.cost.hessians * static_cast<long>(obj_.dim());
+    if (w.leaf) {
+      MergeLeaf(st, n, w.polish);
+    } else if (w.continues) {
+      PushChildren(st, &n, w.branch_x, w.branch_loss, w.branch_grad, w.ridges);
+    }
+    RideNode& done = st->nodes[w.id - 1];  // PushChildren may have reallocated
+    if (callback_ && callback_->OnRideEnd(done) == CallbackAction::kAbort) abort = true;
+    if (abort) {
+      st->aborted = true;
+      st->stop_reason = "aborted";
+    }
+  }
+
+  size_t BatchSize(const ExploreState& st) {
+    if (o_.tree.threads <= 1 || o_.tree.order != ArchiveOrder::kBreadthFirst) return 1;
+    if (!PrepareClones()) return 1;
+    long started = 0;
+    for (const RideNode& n : st.nodes) started += n.done() ? 1 : 0;
+    const size_t by_budget = static_cast<size_t>(std::max(1L, o_.tree.max_rides - started));
+    return std::min({st.pending.size(), static_cast<size_t>(4 * o_.tree.threads), by_budget});
+  }
+
+  bool PrepareClones() {
+    while (static_cast<int>(clones_.size()) < o_.tree.threads) {
+      std::unique_ptr<Objective> c = obj_.Clone();
+      if (!c) return false;  // not clonable: one ride at a time
+      clones_.push_back(std::move(c));
+    }
+    return true;
+  }
+
+  void ComputeConcurrently(const ExploreState& st, const std::vector<long>& ids, std::vector<RideWork>* works) {
+    std::atomic<size_t> next{0};
+    const auto worker = [&](Objective& o) {
+      for (size_t k = next++; k < ids.size(); k = next++) {
+        std::vector<std::pair<StepEvent, Vector>> steps;
+        StepBuffer buffer(&steps);
+        (*works)[k] = Compute(st.nodes[ids[k] - 1], o, nullptr, &buffer);
+        (*works)[k].steps = std::move(steps);
+      }
+    };
+    std::vector<std::thread> threads;
+    const size_t n = std::min(clones_.size(), ids.size());
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(worker, std::ref(*clones_[t]));
+    worker(*clones_[0]);
+    for (auto& t : threads) t.join();
   }
 
   void PushChildren(ExploreState* st, const RideNode* parent, const Vector& x, double loss,
@@ -277,9 +397,8 @@ class Explorer {
     if (parent_id > 0) st->nodes[parent_id - 1].children = ids;
   }
 
-  void AddLeaf(ExploreState* st, RideNode& node, const Vector& from) {
+  void MergeLeaf(ExploreState* st, RideNode& node, const PolishResult& p) {
     ++st->leaves;
-    PolishResult p = Polish(obj_, from, o_.leaf);
     if (p.check.status != EvalStatus::kOk) return;
     Solution cand;
     cand.x = p.x;
@@ -316,6 +435,7 @@ class Explorer {
   Objective& obj_;
   ExploreOptions o_;
   ExploreCallback* callback_;
+  std::vector<std::unique_ptr<Objective>> clones_;  // one per ride thread
 };
 
 // One call: validate options, explore from x0.

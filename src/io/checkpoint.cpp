@@ -47,12 +47,12 @@ Checkpoint Parse(const fs::path& path) {
     c.options = j.at("options");
     c.state = StateFromJson(j.at("state"));
     const json& n = j.at("counts");
-    c.counts.values = n.at("values").get<long>();
-    c.counts.gradients = n.at("gradients").get<long>();
-    c.counts.hvps = n.at("hvps").get<long>();
-    c.counts.hessians = n.at("hessians").get<long>();
+    c.counts.values = IntFromJson<long>(n.at("values"));
+    c.counts.gradients = IntFromJson<long>(n.at("gradients"));
+    c.counts.hvps = IntFromJson<long>(n.at("hvps"));
+    c.counts.hessians = IntFromJson<long>(n.at("hessians"));
     c.wall_time_s = j.at("wall_time_s").get<double>();
-    c.events_bytes = j.at("events_bytes").get<long>();
+    c.events_bytes = IntFromJson<long>(j.at("events_bytes"));
     return c;
   } catch (const json::exception& e) {
     throw InputError("checkpoint '" + path.string() + "' is truncated or corrupt: " + e.what());

@@ -51,7 +51,10 @@ std::vector<OptionSpec> BuildTable() {
             "start point, comma-separated (default: the built-in problem's saddle; required otherwise)",
             &RunConfig::x0));
   add(Field("out", Kind::kString, "result directory (default: runs/<problem>)", &RunConfig::out), false);
-  add(Field("threads", Kind::kInteger, "LibTorch intra-op threads", &RunConfig::threads));
+  add(Field("threads", Kind::kInteger,
+            "rides computed at once (breadth-first order); the result is the same for any count. "
+            "LibTorch gets 1 intra-op thread per ride thread",
+            &RunConfig::threads), false);
   add(Field("plot", Kind::kBool, "write landscape.png for 2-D problems", &RunConfig::plot));
   add(Field("progress", Kind::kBool, "progress lines on stderr", &RunConfig::progress), false);
   add(Field("resume", Kind::kString,
@@ -212,7 +215,19 @@ void ApplyOption(RunConfig& c, const std::string& key, const json& v) {
       expect(v.is_number());
       if (!std::isfinite(v.get<double>())) Bad(key, "must be finite");
       break;
-    case Kind::kInteger: expect(v.is_number_integer()); break;
+    case Kind::kInteger: {
+      expect(v.is_number_integer());
+      // Every integer field is an int except seed (uint64) and the budgets (long): refuse what
+      // the field cannot hold instead of truncating it.
+      const bool wide = key == "seed" || key.rfind("max-", 0) == 0 && key != "max-steps" &&
+                                             key != "max-depth" && key != "max-ridges";
+      const long long lo = wide ? std::numeric_limits<long>::min() : std::numeric_limits<int>::min();
+      const long long hi = wide ? std::numeric_limits<long>::max() : std::numeric_limits<int>::max();
+      if (v.is_number_unsigned() ? v.get<unsigned long long>() > static_cast<unsigned long long>(hi)
+                                 : (v.get<long long>() < lo || v.get<long long>() > hi))
+        Bad(key, v.dump() + " is out of range");
+      break;
+    }
     case Kind::kBool: expect(v.is_boolean()); break;
     case Kind::kString: expect(v.is_string()); break;
     case Kind::kChoice:
@@ -277,7 +292,7 @@ void ApplyConfigFile(RunConfig& c, const std::string& path) {
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers that overflow a double
     std::string msg = e.what();
     std::replace(msg.begin(), msg.end(), '\n', ' ');
     throw InputError("config file '" + path + "' is not valid JSON: " + msg);

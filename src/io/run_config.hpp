@@ -20,7 +20,7 @@ struct RunConfig {
   std::string function;          // which function of the source (empty: the first)
   std::vector<double> x0;        // start point (empty: the problem's saddle)
   std::string out;               // result directory (empty: runs/<name>)
-  int threads = 1;               // LibTorch intra-op threads
+  int threads = 1;               // ride threads (LibTorch: 1 intra-op thread each)
   bool plot = true;              // landscape.png for 2-D problems
   bool progress = true;          // progress lines on stderr
   int landscape_resolution = 121;

@@ -1,5 +1,7 @@
 #include "io/state_json.hpp"
 
+#include <limits>
+
 #include "ridgerider/errors.hpp"
 
 namespace ridgerider::io {
@@ -28,7 +30,7 @@ json ToJson(const Fingerprint& f) {
 
 Fingerprint FingerprintFromJson(const json& j) {
   Fingerprint f;
-  for (const auto& b : j) f.push_back(Branch{b.at(0).get<int>(), b.at(1).get<int>()});
+  for (const auto& b : j) f.push_back(Branch{IntFromJson<int>(b.at(0)), IntFromJson<int>(b.at(1))});
   return f;
 }
 
@@ -124,19 +126,19 @@ ExploreState StateFromJson(const json& j) {
     const json& m = s.at("mis");
     st.start.mis_run = m.at("run").get<bool>();
     st.start.mis_grad_norm_start = m.at("grad_norm_start").get<double>();
-    st.start.mis_iterations = m.at("iterations").get<int>();
+    st.start.mis_iterations = IntFromJson<int>(m.at("iterations"));
     st.start.mis_converged = m.at("converged").get<bool>();
     for (const json& n : j.at("tree")) {
       RideNode r;
-      r.id = n.at("id").get<long>();
-      r.parent = n.at("parent").get<long>();
-      r.depth = n.at("depth").get<int>();
+      r.id = IntFromJson<long>(n.at("id"));
+      r.parent = IntFromJson<long>(n.at("parent"));
+      r.depth = IntFromJson<int>(n.at("depth"));
       r.path = FingerprintFromJson(n.at("path"));
       r.start_x = VectorFromJson(n.at("start_x"));
       r.start_direction = VectorFromJson(n.at("start_direction"));
       r.start_loss = n.at("start_loss").get<double>();
       r.start_eigenvalue = n.at("start_eigenvalue").get<double>();
-      r.cluster_size = n.at("cluster_size").get<int>();
+      r.cluster_size = IntFromJson<int>(n.at("cluster_size"));
       const auto reason = EndReasonFromString(n.at("end_reason").get<std::string>());
       if (!reason) throw InputError("unknown end_reason " + n.at("end_reason").dump());
       r.reason = *reason;
@@ -144,22 +146,22 @@ ExploreState StateFromJson(const json& j) {
       r.end_loss = n.at("end_loss").get<double>();
       r.end_eigenvalue = n.at("end_eigenvalue").get<double>();
       r.end_grad_norm = n.at("end_grad_norm").get<double>();
-      r.steps = n.at("steps").get<int>();
-      r.children = n.at("children").get<std::vector<long>>();
+      r.steps = IntFromJson<int>(n.at("steps"));
+      r.children = IntsFromJson<long>(n.at("children"));
       r.settled = n.at("settled").get<bool>();
       r.branch_x = VectorFromJson(n.at("branch_x"));
       r.branch_loss = n.at("branch_loss").get<double>();
-      r.solution = n.at("solution").is_null() ? -1 : n.at("solution").get<long>();
+      r.solution = n.at("solution").is_null() ? -1 : IntFromJson<long>(n.at("solution"));
       r.truncated = n.at("truncated").get<bool>();
-      r.gradients = n.at("gradients").get<long>();
-      r.hvps = n.at("hvps").get<long>();
+      r.gradients = IntFromJson<long>(n.at("gradients"));
+      r.hvps = IntFromJson<long>(n.at("hvps"));
       if (r.id != static_cast<long>(st.nodes.size()) + 1) throw InputError("ride ids are not 1, 2, ...");
       st.nodes.push_back(std::move(r));
     }
-    st.pending = j.at("pending").get<std::vector<long>>();
+    st.pending = IntsFromJson<long>(j.at("pending"));
     for (const json& s2 : j.at("solutions")) {
       Solution s;
-      s.id = s2.at("id").get<long>();
+      s.id = IntFromJson<long>(s2.at("id"));
       s.x = VectorFromJson(s2.at("x"));
       s.loss = s2.at("loss").get<double>();
       s.grad_norm = s2.at("grad_norm").get<double>();
@@ -167,12 +169,12 @@ ExploreState StateFromJson(const json& j) {
       s.fingerprint = FingerprintFromJson(s2.at("fingerprint"));
       s.is_minimum = s2.at("is_minimum").get<bool>();
       s.polish_converged = s2.at("polish_converged").get<bool>();
-      s.polish_iterations = s2.at("polish_iterations").get<int>();
-      s.node = s2.at("ride").get<long>();
-      s.reached_by = s2.at("reached_by").get<std::vector<long>>();
+      s.polish_iterations = IntFromJson<int>(s2.at("polish_iterations"));
+      s.node = IntFromJson<long>(s2.at("ride"));
+      s.reached_by = IntsFromJson<long>(s2.at("reached_by"));
       st.solutions.push_back(std::move(s));
     }
-    st.leaves = j.at("leaves").get<long>();
+    st.leaves = IntFromJson<long>(j.at("leaves"));
     st.aborted = j.at("aborted").get<bool>();
     st.stop_reason = j.at("stop_reason").get<std::string>();
   } catch (const json::exception& e) {

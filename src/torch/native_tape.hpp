@@ -80,6 +80,10 @@ class TapeObjective final : public Objective {
   std::string name() const override { return name_; }
   bool has_dense_hessian() const override { return program_->dim <= 64; }
   const TapeProgram& program() const { return *program_; }
+  // The program is immutable and shared; the copy has its own cache.
+  std::unique_ptr<Objective> Clone() const override {
+    return std::make_unique<TapeObjective>(program_, name_);
+  }
 
  protected:
   EvalStatus DoValue(const Vector& x, double* f) override;

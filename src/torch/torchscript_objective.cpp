@@ -267,6 +267,11 @@ class TorchScriptObjective final : public Objective {
   std::string name() const override { return name_; }
   // The Hessian from the cached graph costs dim backward passes, one HVP costs one.
   bool has_dense_hessian() const override { return dim_ <= 64; }
+  // Shares the compiled function (calling it from several threads is safe); the copy has its
+  // own graph cache.
+  std::unique_ptr<Objective> Clone() const override {
+    return std::make_unique<TorchScriptObjective>(callable_, dim_, name_);
+  }
 
   // Evaluates at x = 0 and throws InputError if the function cannot be evaluated or
   // differentiated there, or does not return a one-element tensor.

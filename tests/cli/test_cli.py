@@ -172,3 +172,17 @@ def test_nan_mid_ride_ends_that_ride_and_the_run_completes(tmp_path):
     assert reasons.count("non-finite") == 1, reasons
     assert len(r["solutions"]) == 1 and r["solutions"][0]["x"][0] < 0 and r["solutions"][0]["is_minimum"]
     assert r["summary"]["stop_reason"] == "archive-empty"
+
+
+def test_threads_give_the_same_result_and_events(tmp_path):
+    outs = []
+    for threads in ["1", "2"]:
+        out = tmp_path / f"t{threads}"
+        code, _, err = run("run", "--objective-source",
+                           "def f(x: Tensor) -> Tensor: return ((x**2 - 1)**2).sum() + 0.3*(x[:-1]*x[1:]).sum()",
+                           "--x0", "0,0,0,0", "--threads", threads, "--out", out)
+        assert code == 0, err
+        r = result(out)
+        del r["summary"]["wall_time_s"]
+        outs.append((json.dumps(r, sort_keys=True), (out / "events.jsonl").read_bytes()))
+    assert outs[0] == outs[1]
