@@ -220,6 +220,18 @@ def plot_landscape(run: Run, ax=None):
                 path_effects=[pe.Stroke(linewidth=lw + 1.6, foreground="black", alpha=0.55),
                               pe.Normal()])
         ends.append((p[-1], colors[b]))
+    # A settled ride branches at the stationary point ahead of its end: a dashed hop joins them.
+    settled = False
+    for ride in run.tree:
+        p = paths.get(int(ride["id"]))
+        bx = ride.get("branch_x") or []
+        if not ride.get("settled") or len(bx) != 2 or p is None or len(p) == 0 or p.shape[1] != 2:
+            continue
+        ax.plot([p[-1, 0], bx[0]], [p[-1, 1], bx[1]], "--", color=colors[_first_branch(ride)], lw=1.1,
+                zorder=3)
+        settled = True
+    if settled:
+        ax.plot([], [], "--", color="0.3", lw=1.1, label="settle to saddle")
     if ends:
         ax.scatter([e[0][0] for e in ends], [e[0][1] for e in ends], s=16,
                    c=[e[1] for e in ends], edgecolors="black", linewidths=0.4, zorder=4,

@@ -366,3 +366,21 @@ def test_cli_bad_dir(tmp_path, capsys):
     assert "result.json" in err and err.count("\n") == 1
     assert rplot.main([str(tmp_path)]) == 2  # a directory without result.json
     assert "result.json" in capsys.readouterr().err
+
+
+def test_settled_rides_draw_their_hop_to_the_saddle(tmp_path, run2d_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    from ridgerider.plot import plot_landscape
+    result = json.loads((Path(run2d_dir) / "result.json").read_text())
+    events = [json.loads(l) for l in (Path(run2d_dir) / "events.jsonl").read_text().splitlines()]
+    ride = result["tree"][0]
+    ride["settled"] = True
+    ride["branch_x"] = [ride["end_x"][0] + 0.3, ride["end_x"][1] - 0.2]
+    d = write_run(tmp_path / "settled", result, events)
+    fig = plot_landscape(ridgerider.load(d))
+    ax = fig.axes[0]
+    hops = [l for l in ax.get_lines() if l.get_linestyle() == "--" and len(l.get_xdata()) == 2]
+    assert any(np.allclose(l.get_xdata()[1], ride["branch_x"][0]) for l in hops)
+    legends = [lg for lg in [ax.get_legend(), *fig.legends] if lg is not None]
+    assert "settle to saddle" in [t.get_text() for lg in legends for t in lg.get_texts()]
