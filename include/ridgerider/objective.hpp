@@ -23,6 +23,13 @@ struct EvalCounts {
   long gradients = 0;  // value+gradient evaluations
   long hvps = 0;       // Hessian-vector products (finite-difference ones included)
   long hessians = 0;   // dense Hessians
+
+  EvalCounts operator-(const EvalCounts& o) const {
+    return {values - o.values, gradients - o.gradients, hvps - o.hvps, hessians - o.hessians};
+  }
+  EvalCounts operator+(const EvalCounts& o) const {
+    return {values + o.values, gradients + o.gradients, hvps + o.hvps, hessians + o.hessians};
+  }
 };
 
 class Objective {

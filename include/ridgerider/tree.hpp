@@ -35,6 +35,12 @@ struct ExploreResult {
   ExploreSummary summary;
 };
 
+inline long RidesDone(const ExploreState& st) {
+  long done = 0;
+  for (const RideNode& n : st.nodes) done += n.done() ? 1 : 0;
+  return done;
+}
+
 class Explorer {
  public:
   Explorer(Objective& objective, ExploreOptions options, ExploreCallback* callback = nullptr)
@@ -132,10 +138,8 @@ class Explorer {
     if (state.stop_reason.empty()) state.stop_reason = "archive-empty";
     s.stop_reason = state.stop_reason;
     std::map<std::string, long> reasons;
-    for (const RideNode& n : state.nodes) {
-      if (n.done()) ++s.rides;
-      ++reasons[ToString(n.reason)];
-    }
+    s.rides = RidesDone(state);
+    for (const RideNode& n : state.nodes) ++reasons[ToString(n.reason)];
     s.pending = static_cast<long>(state.pending.size());
     s.leaves = state.leaves;
     s.solutions = static_cast<long>(state.solutions.size());
@@ -156,8 +160,13 @@ class Explorer {
     return c.hvps + c.hessians * static_cast<long>(obj_.dim());
   }
 
-  bool CountsBudgetLeft(std::string* why) const {
+  bool BudgetLeft(const ExploreState& st, std::string* why) const {
     const EvalCounts& c = obj_.counts();
+    if (RidesDone(st) >= o_.tree.max_rides) { *why = "max-rides"; return false; }
+    if (o_.tree.max_leaves > 0 && st.leaves >= o_.tree.max_leaves) {
+      *why = "max-leaves";
+      return false;
+    }
     if (o_.tree.max_gradients > 0 && c.gradients >= o_.tree.max_gradients) {
       *why = "max-gradients";
       return false;
@@ -167,17 +176,6 @@ class Explorer {
       return false;
     }
     return true;
-  }
-
-  bool BudgetLeft(const ExploreState& st, std::string* why) const {
-    long started = 0;
-    for (const RideNode& n : st.nodes) started += n.done() ? 1 : 0;
-    if (started >= o_.tree.max_rides) { *why = "max-rides"; return false; }
-    if (o_.tree.max_leaves > 0 && st.leaves >= o_.tree.max_leaves) {
-      *why = "max-leaves";
-      return false;
-    }
-    return CountsBudgetLeft(why);
   }
 
   long PopNext(ExploreState* st) const {
@@ -261,9 +259,7 @@ class Explorer {
         w.polish = Polish(o, w.branch_x, o_.leaf);
       }
     }
-    const EvalCounts after = o.counts();
-    w.cost = EvalCounts{after.values - before.values, after.gradients - before.gradients,
-                        after.hvps - before.hvps, after.hessians - before.hessians};
+    w.cost = o.counts() - before;
     return w;
   }
 
@@ -290,14 +286,7 @@ class Explorer {
   }
 
   void Merge(ExploreState* st, RideWork& w, bool add_cost) {
-    if (add_cost) {
-      EvalCounts c = obj_.counts();
-      c.values += w.cost.values;
-      c.gradients += w.cost.gradients;
-      c.hvps += w.cost.hvps;
-      c.hessians += w.cost.hessians;
-      obj_.RestoreCounts(c);
-    }
+    if (add_cost) obj_.RestoreCounts(obj_.counts() + w.cost);
     bool abort = w.out.abort;
     for (auto& [event, x] : w.steps) {
       event.x = &x;
@@ -317,7 +306,7 @@ class Explorer {
     }
     n.truncated = w.truncated;
     n.gradients = w.cost.gradients;
-    n.hvps = w.cost.hvps + w.cost.hessians * static_cast<long>(obj_.dim());
+    n.hvps = HvpEquivalents(w.cost);
     if (w.leaf) {
       MergeLeaf(st, n, w.polish);
     } else if (w.continues) {
@@ -334,9 +323,7 @@ class Explorer {
   size_t BatchSize(const ExploreState& st) {
     if (o_.tree.threads <= 1 || o_.tree.order != ArchiveOrder::kBreadthFirst) return 1;
     if (!PrepareClones()) return 1;
-    long started = 0;
-    for (const RideNode& n : st.nodes) started += n.done() ? 1 : 0;
-    const size_t by_budget = static_cast<size_t>(std::max(1L, o_.tree.max_rides - started));
+    const size_t by_budget = static_cast<size_t>(std::max(1L, o_.tree.max_rides - RidesDone(st)));
     return std::min({st.pending.size(), static_cast<size_t>(4 * o_.tree.threads), by_budget});
   }
 

@@ -136,7 +136,7 @@ ProgressLine::ProgressLine(double interval_s)
     : start_(std::chrono::steady_clock::now()), last_(start_), interval_(interval_s) {}
 
 void ProgressLine::Seed(const ExploreState& resumed) {
-  for (const RideNode& n : resumed.nodes) rides_ += n.done() ? 1 : 0;
+  rides_ = RidesDone(resumed);
   leaves_ = resumed.leaves;
   solutions_ = static_cast<long>(resumed.solutions.size());
 }

@@ -15,6 +15,16 @@ std::vector<std::string> ProblemNames() {
 
 namespace problems {
 
+// An exact stationary point near `guess` (the MIS search run to `tolerance`); the search's
+// evaluations are not the problem's.
+Vector RefinedSaddle(Objective& obj, const Vector& guess, double tolerance) {
+  MisOptions mo;
+  mo.grad_tolerance = tolerance;
+  Vector x = FindMis(obj, guess, mo, 0).x;
+  obj.ResetCounts();
+  return x;
+}
+
 template <class F>
 std::unique_ptr<Objective> Make(int dim, const std::string& name, F f) {
   return std::make_unique<AutoDiffObjective<F>>(dim, name, std::move(f));
@@ -40,10 +50,7 @@ Problem DoubleWell() {
   p.description = "2-D tilted double well: (x^2-1)^2 + 0.25x + 2y^2. One index-1 saddle, two minima.";
   p.objective = Make(2, p.name, DoubleWellFormula{});
   // The saddle is the middle root of 4x^3 - 4x + 0.25 = 0.
-  MisOptions mo;
-  mo.grad_tolerance = 1e-14;
-  p.saddle = FindMis(*p.objective, Vec({0.0625, 0.0}), mo, 0).x;
-  p.objective->ResetCounts();
+  p.saddle = RefinedSaddle(*p.objective, Vec({0.0625, 0.0}), 1e-14);
   p.saddle_kind = "index-1 saddle";
   p.minima = PolishedMinima(*p.objective, {Vec({-1, 0}), Vec({1, 0})});
   p.minima_note = "the outer roots of 4x^3 - 4x + 0.25 = 0, y = 0";
@@ -57,10 +64,7 @@ Problem Himmelblau() {
       "2-D Himmelblau: (x^2+y-11)^2 + (x+y^2-7)^2. Started at its local maximum; four minima "
       "of loss 0.";
   p.objective = Make(2, p.name, HimmelblauFormula{});
-  MisOptions mo;
-  mo.grad_tolerance = 1e-12;
-  p.saddle = FindMis(*p.objective, Vec({-0.270845, -0.923039}), mo, 0).x;
-  p.objective->ResetCounts();
+  p.saddle = RefinedSaddle(*p.objective, Vec({-0.270845, -0.923039}), 1e-12);
   p.saddle_kind = "maximum";
   p.minima = PolishedMinima(*p.objective, {Vec({3.0, 2.0}), Vec({-2.805118, 3.131312}),
                                            Vec({-3.779310, -3.283186}), Vec({3.584428, -1.848126})});
@@ -149,9 +153,7 @@ Problem TanhNet() {
       "least squares with weight decay 0.01, started at its symmetric saddle (all units equal): "
       "the ridges come as a pair of equal eigenvalues.";
   p.objective = Make(6, p.name, TanhNetData());
-  MisOptions mo;
-  mo.grad_tolerance = 1e-13;
-  p.saddle = FindMis(*p.objective, Vec({1.0, 1.0, 1.0, 0.3, 0.3, 0.3}), mo, 0).x;
+  p.saddle = RefinedSaddle(*p.objective, Vec({1.0, 1.0, 1.0, 0.3, 0.3, 0.3}), 1e-13);
   p.saddle_kind = "symmetric saddle (MIS), a pair of equal negative eigenvalues";
   p.mis_recommended = true;
   p.canonical = TanhNetCanonical;
