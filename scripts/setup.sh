@@ -10,6 +10,9 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-matplotlib python3-numpy python3-torch python3-scipy python3-pytest
+  pybind11-dev python3-dev
+  libopenmpi-dev openmpi-bin
+  dataset-fashion-mnist zlib1g-dev
 )
 
 missing=()
