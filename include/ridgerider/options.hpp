@@ -13,6 +13,12 @@ namespace ridgerider {
 
 enum class StepRule { kFixed, kTrustRadius };
 enum class ArchiveOrder { kBreadthFirst, kDepthFirst, kMostNegativeFirst };
+// How curvature is obtained: dense Hessians and full eigendecompositions (exact, O(d^2) memory),
+// or Hessian-vector products only (Krylov solves and a warm-started ridge tracker).
+enum class SpectrumMethod { kAuto, kDense, kMatrixFree };
+// The matrix-free solver for the k most negative eigenpairs: our thick-restart Krylov method
+// (seeded with the tracked ridge at a ride's end) or Spectra's SymEigsSolver (the reference).
+enum class EigenSolver { kKrylov, kSpectra };
 
 inline const char* ToString(StepRule r) { return r == StepRule::kFixed ? "fixed" : "trust-radius"; }
 inline std::optional<StepRule> StepRuleFromString(std::string_view s) {
@@ -32,6 +38,27 @@ inline std::optional<ArchiveOrder> ArchiveOrderFromString(std::string_view s) {
   if (s == "breadth-first") return ArchiveOrder::kBreadthFirst;
   if (s == "depth-first") return ArchiveOrder::kDepthFirst;
   if (s == "most-negative-first") return ArchiveOrder::kMostNegativeFirst;
+  return std::nullopt;
+}
+
+inline const char* ToString(SpectrumMethod m) {
+  switch (m) {
+    case SpectrumMethod::kAuto: return "auto";
+    case SpectrumMethod::kDense: return "dense";
+    case SpectrumMethod::kMatrixFree: return "matrix-free";
+  }
+  return "?";
+}
+inline std::optional<SpectrumMethod> SpectrumMethodFromString(std::string_view s) {
+  if (s == "auto") return SpectrumMethod::kAuto;
+  if (s == "dense") return SpectrumMethod::kDense;
+  if (s == "matrix-free") return SpectrumMethod::kMatrixFree;
+  return std::nullopt;
+}
+inline const char* ToString(EigenSolver e) { return e == EigenSolver::kKrylov ? "krylov" : "spectra"; }
+inline std::optional<EigenSolver> EigenSolverFromString(std::string_view s) {
+  if (s == "krylov") return EigenSolver::kKrylov;
+  if (s == "spectra") return EigenSolver::kSpectra;
   return std::nullopt;
 }
 
@@ -174,16 +201,71 @@ struct MisOptions {
   }
 };
 
+// Curvature: dense or matrix-free, and the matrix-free solvers' accuracy and cost.
+struct SpectrumOptions {
+  // auto: dense when d <= dense_max_dim, matrix-free above. dense: refused above dense_max_dim
+  // (raise it to force dense). matrix-free: HVPs only at any d.
+  SpectrumMethod method = SpectrumMethod::kAuto;
+  // No d x d matrix is ever formed by the search above this dimension (guarded).
+  int dense_max_dim = 500;
+  // Matrix-free: the k most negative eigenpairs computed at each branch point (and at the
+  // start). When all k are ridges more may exist beyond them: raise k to see them.
+  int eigenpairs = 8;
+  EigenSolver solver = EigenSolver::kKrylov;
+  // Krylov branch-point solves: vectors added per expansion (and random start vectors). One
+  // start vector finds one vector per eigenspace; to resolve all eigenvectors of a repeated
+  // eigenvalue (a symmetry) it must be >= its multiplicity.
+  int eigen_block_size = 1;
+  // A matrix-free eigenpair is converged when |H v - lambda v| <= eigen_tolerance * s, with s
+  // the largest |Ritz value| seen (an estimate of |H|).
+  double eigen_tolerance = 1e-8;
+  // Vectors the Krylov solver keeps (memory: 2 x krylov_basis x d doubles) before a thick
+  // restart; Spectra's ncv.
+  int krylov_basis = 40;
+  // HVP cap of one branch-point solve; a solve that hits it is used as it stands.
+  int solve_max_hvps = 3000;
+  // Ride steps: the tracked ridge is re-solved from the previous direction (and
+  // track_block_size - 1 neighbouring Ritz vectors) until its residual is <= track_tolerance
+  // times the largest curvature seen in the ride, or track_max_hvps HVPs were spent.
+  double track_tolerance = 1e-2;
+  int track_block_size = 1;
+  int track_max_hvps = 20;
+
+  bool IsValid(std::string* why) const {
+    using detail::Fail;
+    if (dense_max_dim < 1) return Fail(why, "dense-max-dim must be >= 1");
+    if (eigenpairs < 1) return Fail(why, "eigenpairs must be >= 1");
+    if (!detail::Positive(eigen_tolerance) || eigen_tolerance >= 1)
+      return Fail(why, "eigen-tolerance must be in (0, 1)");
+    if (!detail::Positive(track_tolerance) || track_tolerance >= 1)
+      return Fail(why, "track-tolerance must be in (0, 1)");
+    if (track_block_size < 1) return Fail(why, "track-block-size must be >= 1");
+    if (eigen_block_size < 1) return Fail(why, "eigen-block-size must be >= 1");
+    if (krylov_basis < 2 * eigenpairs + 2 * eigen_block_size)
+      return Fail(why, "krylov-basis must be >= 2 * (eigenpairs + eigen-block-size)");
+    if (solve_max_hvps < krylov_basis) return Fail(why, "solve-max-hvps must be >= krylov-basis");
+    if (track_max_hvps < track_block_size + 1)
+      return Fail(why, "track-max-hvps must be > track-block-size");
+    return true;
+  }
+  // The dense path for an objective of dimension d?
+  bool UseDense(int d) const {
+    return method == SpectrumMethod::kDense ||
+           (method == SpectrumMethod::kAuto && d <= dense_max_dim);
+  }
+};
+
 struct ExploreOptions {
   RidgeOptions ridge;
   RideOptions ride;
   TreeOptions tree;
   LeafOptions leaf;
   MisOptions mis;
+  SpectrumOptions spectrum;
   std::uint64_t seed = 0;  // every random draw is keyed by (seed, tree-node id)
   bool IsValid(std::string* why) const {
     return ridge.IsValid(why) && ride.IsValid(why) && tree.IsValid(why) && leaf.IsValid(why) &&
-           mis.IsValid(why);
+           mis.IsValid(why) && spectrum.IsValid(why);
   }
 };
 

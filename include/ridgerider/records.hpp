@@ -136,6 +136,9 @@ struct ExploreSummary {
   long minima = 0;
   EvalCounts counts;
   long hvp_equivalents = 0;  // HVPs + d per dense Hessian
+  std::string spectrum_method;  // "dense" or "matrix-free" (as chosen for this dimension)
+  std::string polish_method;    // "newton" (dense) or "lbfgs" (matrix-free)
+  std::string settle_method;    // "newton", "off", or "off (matrix-free)"
   double wall_time_s = 0;
   std::vector<std::pair<std::string, long>> end_reasons;  // reason -> rides
 };

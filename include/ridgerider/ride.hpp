@@ -5,6 +5,11 @@
 // Step rule. Along the ridge e with eigenvalue lambda < 0 the model of the loss is
 // L(x + a e) ~ L + a g.e + a^2 lambda / 2, which keeps falling while g.e <= 0 -- true at a
 // saddle (g = 0) and, to first order, after every step along e (g ~ a lambda e).
+//
+// Dense path: the full spectrum at every step, UpdateRidge picks the continuing eigenvector.
+// Matrix-free path: RidgeTracker re-solves the ridge from the previous direction with a few
+// HVPs per step; the k most negative eigenpairs are solved only where the ride ends (and where
+// the gradient is small enough for the at-minimum rule), seeded with the tracked ridge.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +19,7 @@
 #include "ridgerider/callbacks.hpp"
 #include "ridgerider/options.hpp"
 #include "ridgerider/ridges.hpp"
+#include "ridgerider/spectrum/curvature.hpp"
 
 namespace ridgerider {
 
@@ -31,11 +37,14 @@ struct RideOutcome {
   double loss = 0;
   Vector grad;
   Spectrum spectrum;    // at x; valid (ok) whenever steps > 0 and the end was finite
+                        // (matrix-free: the k most negative pairs, flagged partial)
   double eigenvalue = 0;
   Vector direction;     // the tracked ridge at x
   int steps = 0;
   EndReason reason = EndReason::kPending;
   bool abort = false;   // a callback asked to stop the whole search
+  long track_hvps = 0;  // matrix-free: HVPs spent re-tracking the ridge (all trial steps)
+  long tracks = 0;      // matrix-free: tracker solves (one per trial step that lowered the loss)
 };
 
 // budget_left() is asked before every trial step; false ends the ride with kBudget.
@@ -51,6 +60,14 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
   Vector& e = out.direction;
   e = start.direction;
   double alpha = ro.step_size;
+  const bool dense = o.spectrum.UseDense(obj.dim());
+  RidgeTracker tracker(o.spectrum, o.ridge.cluster_tolerance, start.eigenvalue);
+  const std::uint64_t solve_seed = SolveSeed(o.seed, start.node);
+  // Matrix-free: the spectrum at out.x, solved when a rule or the branch point needs it.
+  const auto solve_here = [&]() {
+    Matrix seed_vectors = e;
+    return SearchSpectrumAt(obj, out.x, o.spectrum, &out.spectrum, seed_vectors, solve_seed);
+  };
 
   while (true) {
     if (out.steps >= ro.max_steps) { out.reason = EndReason::kMaxSteps; break; }
@@ -75,11 +92,17 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
       break;
     }
     Spectrum s;
-    if (SpectrumAt(obj, x_new, &s) != EvalStatus::kOk) {
+    TrackedRidge t;
+    if (dense) {
+      if (SpectrumAt(obj, x_new, &s) != EvalStatus::kOk) {
+        out.reason = EndReason::kNonFinite;
+        break;
+      }
+      t = UpdateRidge(s, e, o.ridge, ro.overlap_floor);
+    } else if (tracker.Update(obj, x_new, e, ro.overlap_floor, &t) != EvalStatus::kOk) {
       out.reason = EndReason::kNonFinite;
       break;
     }
-    const TrackedRidge t = UpdateRidge(s, e, o.ridge, ro.overlap_floor);
     if (t.lost && can_shrink) { alpha *= 0.5; continue; }
 
     // Accept the step.
@@ -104,6 +127,10 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
       if (ratio > 0.75) alpha = std::min(2.0 * alpha, ro.max_step_size);
       else if (ratio < 0.25) alpha = std::max(0.5 * alpha, ro.min_step_size);
     }
+    if (out.grad.norm() < ro.grad_tolerance && !dense && solve_here() != EvalStatus::kOk) {
+      out.reason = EndReason::kNonFinite;
+      break;
+    }
     if (out.grad.norm() < ro.grad_tolerance &&
         out.spectrum.min_value() >= -o.ridge.eigen_threshold) {
       out.reason = EndReason::kAtMinimum;
@@ -114,6 +141,13 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
       break;
     }
   }
+  out.track_hvps = tracker.hvps();
+  out.tracks = tracker.updates();
+  // Matrix-free: the branch point's spectrum, unless the ride ended without one.
+  const bool ends_cleanly = out.reason != EndReason::kNonFinite && out.reason != EndReason::kBudget &&
+                            out.reason != EndReason::kAborted;
+  if (!dense && out.steps > 0 && ends_cleanly && !out.spectrum.ok && solve_here() != EvalStatus::kOk)
+    out.spectrum.ok = false;
   return out;
 }
 

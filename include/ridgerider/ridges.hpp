@@ -12,6 +12,7 @@
 
 #include "ridgerider/options.hpp"
 #include "ridgerider/spectrum/dense.hpp"
+#include "ridgerider/spectrum/tracker.hpp"
 
 namespace ridgerider {
 
@@ -21,21 +22,6 @@ struct Ridge {
   double eigenvalue = 0;
   Vector direction;      // unit
 };
-
-// [begin, end) index ranges of eigenvalue clusters in an ascending spectrum.
-inline std::vector<std::pair<int, int>> Clusters(const Vector& values, double tolerance) {
-  std::vector<std::pair<int, int>> out;
-  const int n = static_cast<int>(values.size());
-  int begin = 0;
-  for (int i = 1; i <= n; ++i) {
-    if (i == n ||
-        values[i] - values[begin] > tolerance * std::max(1.0, std::abs(values[begin]))) {
-      out.emplace_back(begin, i);
-      begin = i;
-    }
-  }
-  return out;
-}
 
 // Ridges at a point, most negative first. Each is later followed with both signs.
 inline std::vector<Ridge> GetRidges(const Spectrum& s, const RidgeOptions& o) {
@@ -50,14 +36,6 @@ inline std::vector<Ridge> GetRidges(const Spectrum& s, const RidgeOptions& o) {
   }
   return ridges;
 }
-
-struct TrackedRidge {
-  Vector direction;      // unit, oriented so that <direction, previous> > 0
-  double eigenvalue = 0; // Rayleigh quotient of direction
-  double overlap = 0;    // <direction, previous>, in [0, 1]
-  int index = 0;         // first eigenvalue of the matched cluster
-  bool lost = false;     // overlap < floor: an eigenvalue crossing took the ridge away
-};
 
 inline TrackedRidge UpdateRidge(const Spectrum& s, const Vector& previous,
                                 const RidgeOptions& ro, double overlap_floor) {

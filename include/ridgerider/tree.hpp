@@ -44,7 +44,9 @@ inline long RidesDone(const ExploreState& st) {
 class Explorer {
  public:
   Explorer(Objective& objective, ExploreOptions options, ExploreCallback* callback = nullptr)
-      : obj_(objective), o_(std::move(options)), callback_(callback) {}
+      : obj_(objective), o_(std::move(options)), callback_(callback) {
+    CheckSpectrumOptions(o_.spectrum, obj_.dim());
+  }
 
   // Runs the whole search from x0 (after the MIS search when o.mis.enabled).
   ExploreResult Run(const Vector& x0) {
@@ -61,6 +63,7 @@ class Explorer {
   void Start(Vector x, ExploreState* st) {
     StartInfo& si = st->start;
     if (o_.mis.enabled) {
+      if (!dense()) throw InputError("mis: the MIS search forms Hessians; it needs the dense spectrum path");
       MisResult m = FindMis(obj_, x, o_.mis, o_.seed);
       si.mis_run = true;
       si.mis_grad_norm_start = m.grad_norm_start;
@@ -76,7 +79,7 @@ class Explorer {
     }
     si.grad_norm = g.norm();
     Spectrum s;
-    if (SpectrumAt(obj_, x, &s) != EvalStatus::kOk) {
+    if (SearchSpectrumAt(obj_, x, o_.spectrum, &s, Matrix(), SolveSeed(o_.seed, 0)) != EvalStatus::kOk) {
       st->stop_reason = "non-finite-start";
       return;
     }
@@ -89,7 +92,7 @@ class Explorer {
       root.start_loss = root.end_loss = si.loss;
       root.reason = EndReason::kAtMinimum;
       st->nodes.push_back(root);
-      MergeLeaf(st, st->nodes.back(), Polish(obj_, x, o_.leaf));
+      MergeLeaf(st, st->nodes.back(), Polish(obj_, x, o_.leaf, o_.spectrum));
       return;
     }
     PushChildren(st, nullptr, x, si.loss, g, ridges);
@@ -146,6 +149,9 @@ class Explorer {
     for (const Solution& sol : state.solutions) s.minima += sol.is_minimum ? 1 : 0;
     s.counts = obj_.counts();
     s.hvp_equivalents = HvpEquivalents(s.counts);
+    s.spectrum_method = dense() ? "dense" : "matrix-free";
+    s.polish_method = dense() ? "newton" : "lbfgs";
+    s.settle_method = !o_.ride.settle ? "off" : dense() ? "newton" : "off (matrix-free)";
     s.end_reasons.assign(reasons.begin(), reasons.end());
     s.wall_time_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -154,6 +160,8 @@ class Explorer {
   }
 
   const ExploreOptions& options() const { return o_; }
+  // The dense spectrum path (else matrix-free): SpectrumOptions::UseDense at this dimension.
+  bool dense() const { return o_.spectrum.UseDense(obj_.dim()); }
 
  private:
   long HvpEquivalents(const EvalCounts& c) const {
@@ -241,7 +249,7 @@ class Explorer {
       w.branch_grad = out.grad;
       w.branch_loss = out.loss;
       w.ridges = GetRidges(out.spectrum, o_.ridge);
-      if (!w.ridges.empty() && o_.ride.settle) Settle(o, n, &w);
+      if (!w.ridges.empty() && o_.ride.settle && dense()) Settle(o, n, &w);
       if (out.reason == EndReason::kLossIncreased || out.reason == EndReason::kMaxSteps) {
         // The ridge still curves down but no longer leads down (or the step cap stopped it,
         // typically on a loss unbounded below): its continuation is not a new branch.
@@ -256,7 +264,7 @@ class Explorer {
       }
       if (w.ridges.empty()) {
         w.leaf = true;
-        w.polish = Polish(o, w.branch_x, o_.leaf);
+        w.polish = Polish(o, w.branch_x, o_.leaf, o_.spectrum);
       }
     }
     w.cost = o.counts() - before;

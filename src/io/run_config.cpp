@@ -144,6 +144,48 @@ std::vector<OptionSpec> BuildTable() {
             &MisOptions::grad_tolerance));
   add(Field("mis-jitter", Kind::kNumber, "std of a seeded random perturbation of x0 before the MIS search",
             &ExploreOptions::mis, &MisOptions::jitter));
+  // Curvature: dense or matrix-free.
+  {
+    OptionSpec s{"spectrum-method", Kind::kChoice,
+                 "auto: dense Hessians up to dense-max-dim, Hessian-vector products only above; "
+                 "dense; matrix-free (Krylov solves and a warm-started ridge tracker)",
+                 {"auto", "dense", "matrix-free"}, {}, {}};
+    s.set = [](RunConfig& c, const json& v) {
+      c.explore.spectrum.method = *SpectrumMethodFromString(v.get<std::string>());
+    };
+    s.get = [](const RunConfig& c) { return json(ToString(c.explore.spectrum.method)); };
+    add(s);
+  }
+  add(Field("dense-max-dim", Kind::kInteger, "largest d whose Hessian may be formed (auto's switch)",
+            &ExploreOptions::spectrum, &SpectrumOptions::dense_max_dim));
+  add(Field("eigenpairs", Kind::kInteger, "matrix-free: most negative eigenpairs solved at each branch point",
+            &ExploreOptions::spectrum, &SpectrumOptions::eigenpairs));
+  {
+    OptionSpec s{"eigen-solver", Kind::kChoice,
+                 "matrix-free branch points: krylov (ours, seeded with the ridge) or spectra (SymEigsSolver)",
+                 {"krylov", "spectra"}, {}, {}};
+    s.set = [](RunConfig& c, const json& v) {
+      c.explore.spectrum.solver = *EigenSolverFromString(v.get<std::string>());
+    };
+    s.get = [](const RunConfig& c) { return json(ToString(c.explore.spectrum.solver)); };
+    add(s);
+  }
+  add(Field("eigen-block-size", Kind::kInteger,
+            "krylov: vectors per expansion; >= a repeated eigenvalue's multiplicity to resolve its eigenspace",
+            &ExploreOptions::spectrum, &SpectrumOptions::eigen_block_size));
+  add(Field("eigen-tolerance", Kind::kNumber, "matrix-free solves: residual / |H| estimate",
+            &ExploreOptions::spectrum, &SpectrumOptions::eigen_tolerance));
+  add(Field("krylov-basis", Kind::kInteger, "vectors kept by the matrix-free solvers (Spectra's ncv)",
+            &ExploreOptions::spectrum, &SpectrumOptions::krylov_basis));
+  add(Field("solve-max-hvps", Kind::kInteger, "HVP cap of one branch-point solve", &ExploreOptions::spectrum,
+            &SpectrumOptions::solve_max_hvps));
+  add(Field("track-tolerance", Kind::kNumber,
+            "ride steps: the tracked ridge's residual / largest curvature seen in the ride",
+            &ExploreOptions::spectrum, &SpectrumOptions::track_tolerance));
+  add(Field("track-block-size", Kind::kInteger, "vectors the ridge tracker carries from step to step",
+            &ExploreOptions::spectrum, &SpectrumOptions::track_block_size));
+  add(Field("track-max-hvps", Kind::kInteger, "HVP cap of one tracking solve", &ExploreOptions::spectrum,
+            &SpectrumOptions::track_max_hvps));
   return t;
 }
 

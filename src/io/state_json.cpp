@@ -102,6 +102,9 @@ json ToJson(const ExploreSummary& s) {
               {"hvps", s.counts.hvps},
               {"hessians", s.counts.hessians},
               {"hvp_equivalents", s.hvp_equivalents},
+              {"spectrum_method", s.spectrum_method},
+              {"polish_method", s.polish_method},
+              {"settle_method", s.settle_method},
               {"end_reasons", reasons},
               {"wall_time_s", s.wall_time_s}};
 }

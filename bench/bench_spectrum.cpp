@@ -1,0 +1,174 @@
+// The matrix-free spectrum on a network-shaped loss: a one-hidden-layer tanh MLP (analytic HVP,
+// include/ridgerider/problems/tanh_mlp.hpp) fitted to a random teacher, stopped part-way through
+// training (L-BFGS from a random init), where the Hessian has a positive bulk, large positive
+// outliers and a few negative eigenvalues -- the shape network Hessians have.
+//
+// Two ratios, each from one run:
+//   Track   a ride along the most negative eigenvector, re-tracked at every step: HVPs per step
+//           of the warm tracker (RidgeTracker) against a cold solve of the same eigenpair
+//           (Spectra SymEigsSolver, k = 1, and our Krylov solver without seeds), each checked
+//           against a tight reference solve (cosine >= 0.999 required).
+//   Branch  the k most negative eigenpairs at the ride's end (GetRidges): our Krylov solver
+//           seeded with the tracked ridge against Spectra from its cold start, same tolerance;
+//           eigenvalue errors against a tight reference reported.
+//
+//   bench_spectrum [--d=small|medium] [Google Benchmark flags]
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "ridgerider/local_min.hpp"
+#include "ridgerider/problems/tanh_mlp.hpp"
+#include "ridgerider/spectrum/curvature.hpp"
+#include "ridgerider/spectrum/tracker.hpp"
+
+namespace rr = ridgerider;
+
+namespace {
+
+rr::TanhMlpShape g_shape = [] {
+  rr::TanhMlpShape s;
+  s.inputs = 32, s.hidden = 64, s.outputs = 10, s.samples = 512;  // d = 2762
+  return s;
+}();
+
+// Part-way through training: 40 L-BFGS iterations from a random init.
+rr::Vector BranchPoint(rr::TanhMlpObjective& obj) {
+  rr::Vector x = rr::TanhMlpObjective::InitialPoint(obj.shape(), 5, 1.0);
+  rr::LeafOptions lo;
+  lo.polish_max_iterations = 40;
+  rr::SpectrumOptions so;
+  so.method = rr::SpectrumMethod::kMatrixFree;
+  x = rr::PolishLbfgs(obj, x, lo, so).x;
+  return x;
+}
+
+// A tight reference eigenpair (Krylov to 1e-12).
+rr::Spectrum Reference(rr::Objective& obj, const rr::Vector& x, int k) {
+  rr::HessianOperator op(obj, x);
+  rr::KrylovOptions ko;
+  ko.tolerance = 1e-12;
+  ko.max_basis = std::max(60, 3 * k);
+  ko.max_hvps = 20000;
+  return rr::KrylovSmallest(op, k, rr::Matrix(), ko, nullptr);
+}
+
+void Track(benchmark::State& state) {
+  const int steps = 30;
+  const double alpha = state.range(0) * 1e-3;  // step length along the ridge
+  rr::TanhMlpObjective obj(g_shape);
+  for (auto _ : state) {
+    const rr::Vector x0 = BranchPoint(obj);
+    rr::Spectrum s0 = Reference(obj, x0, 1);
+    rr::Vector x = x0, e = s0.vectors.col(0);
+    rr::SpectrumOptions so;
+    rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
+    long cold_spectra = 0, cold_krylov = 0;
+    double min_cos = 1, min_cos_spectra = 1, min_cos_krylov = 1;
+    int done = 0, lost = 0;
+    for (int k = 0; k < steps; ++k) {
+      x += alpha * e;
+      rr::TrackedRidge t;
+      if (tracker.Update(obj, x, e, 0.5, &t) != rr::EvalStatus::kOk || t.lost) {
+        ++lost;
+        break;
+      }
+      const rr::Spectrum ref = Reference(obj, x, 1);
+      min_cos = std::min(min_cos, std::abs(t.direction.dot(ref.vectors.col(0))));
+      // Cold solves of the same pair: Spectra k = 1 (ncv 20, tol 1e-6), our Krylov unseeded
+      // to the tracker's tolerance.
+      rr::EigenSolveSummary ss, ks;
+      rr::SpectraOptions spo;
+      spo.tolerance = 1e-6;
+      const rr::Spectrum sp = rr::SpectraSmallest(obj, x, 1, spo, &ss);
+      cold_spectra += ss.hvps;
+      if (sp.ok) min_cos_spectra = std::min(min_cos_spectra, std::abs(sp.vectors.col(0).dot(ref.vectors.col(0))));
+      rr::HessianOperator op(obj, x);
+      rr::KrylovOptions ko;
+      ko.tolerance = so.track_tolerance;
+      ko.scale = tracker.scale();
+      const rr::Spectrum kr = rr::KrylovSmallest(op, 1, rr::Matrix(), ko, &ks);
+      cold_krylov += ks.hvps;
+      if (kr.ok) min_cos_krylov = std::min(min_cos_krylov, std::abs(kr.vectors.col(0).dot(ref.vectors.col(0))));
+      e = t.direction;
+      ++done;
+    }
+    const double per_step = done ? double(tracker.hvps()) / done : 0;
+    state.counters["d"] = obj.dim();
+    state.counters["steps"] = done;
+    state.counters["tracker_hvps_per_step"] = per_step;
+    state.counters["tracker_min_cos"] = min_cos;
+    state.counters["tracker_unconverged"] = tracker.unconverged();
+    state.counters["cold_spectra_hvps_per_step"] = done ? double(cold_spectra) / done : 0;
+    state.counters["cold_spectra_min_cos"] = min_cos_spectra;
+    state.counters["cold_krylov_hvps_per_step"] = done ? double(cold_krylov) / done : 0;
+    state.counters["cold_krylov_min_cos"] = min_cos_krylov;
+    state.counters["ratio_tracker_vs_spectra"] = done ? per_step / (double(cold_spectra) / done) : 0;
+    state.counters["lost"] = lost;
+  }
+}
+
+void Branch(benchmark::State& state) {
+  const int k = static_cast<int>(state.range(0));
+  rr::TanhMlpObjective obj(g_shape);
+  for (auto _ : state) {
+    const rr::Vector x0 = BranchPoint(obj);
+    // Ride a few steps so the seed is a tracked (not exact) ridge, as at a real branch point.
+    rr::Spectrum s0 = Reference(obj, x0, 1);
+    rr::Vector x = x0, e = s0.vectors.col(0);
+    rr::SpectrumOptions so;
+    so.eigenpairs = k;
+    rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
+    for (int i = 0; i < 10; ++i) {
+      x += 0.02 * e;
+      rr::TrackedRidge t;
+      if (tracker.Update(obj, x, e, 0.5, &t) != rr::EvalStatus::kOk) break;
+      e = t.direction;
+    }
+    const rr::Spectrum ref = Reference(obj, x, k);
+    rr::EigenSolveSummary ks, ss, kc;
+    const rr::Spectrum ours = rr::PartialSpectrumAt(obj, x, so, rr::Matrix(e), 7, &ks);
+    const rr::Spectrum cold = rr::PartialSpectrumAt(obj, x, so, rr::Matrix(), 7, &kc);
+    so.solver = rr::EigenSolver::kSpectra;
+    so.krylov_basis = std::max(20, 2 * k + 1);
+    const rr::Spectrum spectra = rr::PartialSpectrumAt(obj, x, so, rr::Matrix(), 7, &ss);
+    const auto err = [&](const rr::Spectrum& s) {
+      if (!s.ok || s.size() < k) return 1e300;
+      return (s.values.head(k) - ref.values.head(k)).cwiseAbs().maxCoeff();
+    };
+    int negative = 0;
+    for (int i = 0; i < ref.size(); ++i) negative += ref.values[i] < 0;
+    state.counters["d"] = obj.dim();
+    state.counters["k"] = k;
+    state.counters["negative_of_k"] = negative;
+    state.counters["krylov_seeded_hvps"] = ks.hvps;
+    state.counters["krylov_seeded_eig_err"] = err(ours);
+    state.counters["krylov_cold_hvps"] = kc.hvps;
+    state.counters["krylov_cold_eig_err"] = err(cold);
+    state.counters["spectra_hvps"] = ss.hvps;
+    state.counters["spectra_eig_err"] = err(spectra);
+    state.counters["ratio_krylov_seeded_vs_spectra"] = double(ks.hvps) / ss.hvps;
+  }
+}
+
+BENCHMARK(Track)->Arg(5)->Arg(20)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(Branch)->Arg(1)->Arg(5)->Arg(8)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--d=small") == 0) {
+      g_shape.inputs = 8, g_shape.hidden = 16, g_shape.outputs = 3, g_shape.samples = 128;
+    } else if (std::strcmp(argv[i], "--d=medium") == 0) {
+      g_shape.inputs = 64, g_shape.hidden = 128, g_shape.outputs = 10, g_shape.samples = 1024;  // d = 9610
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,81 @@
+// The matrix-free UpdateRidge: after a ride step the followed eigenvector has moved a little, so
+// instead of a fresh solve it is re-solved from the previous direction by KrylovTrack -- the
+// Rayleigh quotient of the previous direction costs one HVP, and each further HVP extends the
+// Krylov space seeded with it until the tracked Ritz pair's residual is below the tolerance.
+// With track_block_size > 1 the previous step's neighbouring Ritz vectors seed the space too
+// (block Rayleigh-Ritz), which keeps a nearby eigenvalue from being confused with the ridge.
+// Counts what each step cost, so rides can report HVPs per step.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "ridgerider/options.hpp"
+#include "ridgerider/spectrum/krylov.hpp"
+
+namespace ridgerider {
+
+// One ridge at a new point (the dense UpdateRidge returns the same record, ridges.hpp).
+struct TrackedRidge {
+  Vector direction;      // unit, oriented so that <direction, previous> > 0
+  double eigenvalue = 0; // Rayleigh quotient of direction
+  double overlap = 0;    // <direction, previous>, in [0, 1]
+  int index = 0;         // first eigenvalue of the matched cluster (dense path only)
+  bool lost = false;     // overlap < floor: an eigenvalue crossing took the ridge away
+};
+
+class RidgeTracker {
+ public:
+  // initial_scale: a curvature magnitude known before the first step (the ridge's eigenvalue);
+  // the residual tolerance is relative to the largest curvature seen since.
+  RidgeTracker(const SpectrumOptions& so, double cluster_tolerance, double initial_scale)
+      : so_(so), cluster_tolerance_(cluster_tolerance), scale_(std::abs(initial_scale)) {}
+
+  // The ridge continuing `previous` (unit) at x. kOk unless an HVP was non-finite or failed.
+  EvalStatus Update(Objective& obj, const Vector& x, const Vector& previous, double overlap_floor,
+                    TrackedRidge* out) {
+    HessianOperator op(obj, x);
+    KrylovOptions ko;
+    ko.block_size = so_.track_block_size;
+    ko.max_basis = so_.track_max_hvps + so_.track_block_size;
+    ko.max_hvps = so_.track_max_hvps;
+    ko.tolerance = so_.track_tolerance;
+    ko.scale = scale_;
+    ko.cluster_tolerance = cluster_tolerance_;
+    EigenSolveSummary sum;
+    const Matrix seeds = neighbours_.cols() > 0 ? neighbours_ : Matrix(x.size(), 0);
+    TrackedPair p = KrylovTrack(op, previous, seeds, so_.track_block_size - 1, ko, &sum);
+    last_ = sum;
+    last_residual_ = p.residual;
+    hvps_ += sum.hvps;
+    ++updates_;
+    unconverged_ += sum.converged ? 0 : 1;
+    if (sum.status != EvalStatus::kOk) return sum.status;
+    scale_ = std::max(scale_, sum.scale);
+    neighbours_ = std::move(p.neighbours);
+    out->direction = std::move(p.direction);
+    out->eigenvalue = p.eigenvalue;
+    out->overlap = p.overlap;
+    out->index = 0;
+    out->lost = p.overlap < overlap_floor;
+    return EvalStatus::kOk;
+  }
+
+  long hvps() const { return hvps_; }            // all Update calls together
+  long updates() const { return updates_; }
+  long unconverged() const { return unconverged_; }  // updates that hit track_max_hvps
+  const EigenSolveSummary& last() const { return last_; }
+  double last_residual() const { return last_residual_; }
+  double scale() const { return scale_; }
+
+ private:
+  SpectrumOptions so_;
+  double cluster_tolerance_;
+  double scale_;
+  Matrix neighbours_;
+  EigenSolveSummary last_;
+  double last_residual_ = 0;
+  long hvps_ = 0, updates_ = 0, unconverged_ = 0;
+};
+
+}  // namespace ridgerider

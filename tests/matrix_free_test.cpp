@@ -1,0 +1,125 @@
+// The whole search on the matrix-free path (ridge tracker, Krylov branch points, L-BFGS polish,
+// lambda_min verification by Krylov) against the dense path, and the guard that no d x d
+// Hessian is formed above the dimension threshold.
+#include <gtest/gtest.h>
+
+#include "ridgerider/problems/registry.hpp"
+#include "ridgerider/problems/tanh_mlp.hpp"
+#include "ridgerider/tree.hpp"
+
+namespace ridgerider {
+namespace {
+
+ExploreOptions MatrixFree(ExploreOptions o = {}) {
+  o.spectrum.method = SpectrumMethod::kMatrixFree;
+  return o;
+}
+
+std::vector<Vector> Minima(const Problem& p, const ExploreResult& r) {
+  std::vector<Vector> out;
+  for (const Solution& s : r.state.solutions)
+    if (s.is_minimum) out.push_back(p.canonical ? p.canonical(s.x) : s.x);
+  return out;
+}
+
+bool Contains(const std::vector<Vector>& set, const Vector& v) {
+  for (const Vector& s : set)
+    if ((s - v).norm() < 1e-6) return true;
+  return false;
+}
+
+class SameAsDense : public ::testing::TestWithParam<std::string> {};
+
+// Settle is a dense-only step (Newton on the full spectrum), so the dense reference runs
+// without it too: the same algorithm on both paths.
+TEST_P(SameAsDense, FindsTheSameMinima) {
+  Problem p = *MakeProblem(GetParam());
+  ExploreOptions o;
+  o.ride.settle = false;
+  const ExploreResult dense = Explore(*p.objective, p.saddle, o);
+  p.objective->ResetCounts();
+  const ExploreResult mf = Explore(*p.objective, p.saddle, MatrixFree(o));
+  EXPECT_EQ(mf.summary.spectrum_method, "matrix-free");
+  EXPECT_EQ(mf.summary.polish_method, "lbfgs");
+  EXPECT_EQ(dense.summary.spectrum_method, "dense");
+  EXPECT_EQ(mf.summary.counts.hessians, 0);
+  const std::vector<Vector> a = Minima(p, dense), b = Minima(p, mf);
+  EXPECT_FALSE(a.empty());
+  for (const Vector& m : a) EXPECT_TRUE(Contains(b, m)) << "matrix-free missed " << m.transpose();
+  for (const Vector& m : b) EXPECT_TRUE(Contains(a, m)) << "matrix-free only " << m.transpose();
+  for (const Solution& s : mf.state.solutions) EXPECT_TRUE(s.is_minimum) << s.x.transpose();
+}
+
+INSTANTIATE_TEST_SUITE_P(BuiltIns, SameAsDense, ::testing::Values("wells3d", "tanh-net", "quadratic", "toy2d"));
+
+TEST(MatrixFree, ThreadsGiveTheSerialResult) {
+  Problem p = *MakeProblem("wells3d");
+  ExploreOptions o = MatrixFree();
+  const ExploreResult one = Explore(*p.objective, p.saddle, o);
+  o.tree.threads = 2;
+  Problem q = *MakeProblem("wells3d");
+  const ExploreResult two = Explore(*q.objective, q.saddle, o);
+  ASSERT_EQ(one.state.nodes.size(), two.state.nodes.size());
+  for (size_t i = 0; i < one.state.nodes.size(); ++i) {
+    EXPECT_EQ(one.state.nodes[i].end_x, two.state.nodes[i].end_x);
+    EXPECT_EQ(one.state.nodes[i].hvps, two.state.nodes[i].hvps);
+  }
+  EXPECT_EQ(one.summary.counts.hvps, two.summary.counts.hvps);
+}
+
+// An objective that fails the test if anyone forms its Hessian.
+class NoDenseHessian : public TanhMlpObjective {
+ public:
+  using TanhMlpObjective::TanhMlpObjective;
+  std::unique_ptr<Objective> Clone() const override { return std::make_unique<NoDenseHessian>(*this); }
+
+ protected:
+  EvalStatus DoHessian(const Vector&, Matrix*) override {
+    ADD_FAILURE() << "a d x d Hessian was formed above dense-max-dim";
+    return EvalStatus::kFailed;
+  }
+};
+
+TEST(MatrixFree, NoDenseHessianAboveTheThresholdAndAutoChoosesByDimension) {
+  TanhMlpShape sh;
+  sh.inputs = 6, sh.hidden = 8, sh.outputs = 3, sh.samples = 40;  // d = 83
+  NoDenseHessian obj(sh);
+  const Vector x0 = TanhMlpObjective::InitialPoint(sh, 11, 1.5);
+  ExploreOptions o;
+  o.spectrum.dense_max_dim = 50;  // auto: matrix-free at d = 83
+  o.spectrum.eigenpairs = 3;
+  o.tree.max_rides = 6;
+  o.ride.max_steps = 40;
+  o.leaf.polish_max_iterations = 50;
+  const ExploreResult r = Explore(obj, x0, o);
+  EXPECT_EQ(r.summary.spectrum_method, "matrix-free");
+  EXPECT_EQ(r.summary.counts.hessians, 0);
+  EXPECT_GT(r.summary.counts.hvps, 0);
+  EXPECT_GE(r.summary.rides, 1);
+  // Every ride stepped along its ridge and ended for a stated reason.
+  for (const RideNode& n : r.state.nodes)
+    if (n.done()) EXPECT_GT(n.steps, 0) << "ride " << n.id << " " << ToString(n.reason);
+  // Forcing dense there is refused; raising the threshold allows it.
+  o.spectrum.method = SpectrumMethod::kDense;
+  EXPECT_THROW(Explorer(obj, o), InputError);
+  o.mis.enabled = true;
+  o.spectrum.method = SpectrumMethod::kMatrixFree;
+  Explorer e(obj, o);
+  ExploreState st;
+  EXPECT_THROW(e.Start(x0, &st), InputError);  // the MIS search is dense-only
+}
+
+TEST(MatrixFree, SpectraBranchPointsAlsoWork) {
+  Problem p = *MakeProblem("wells3d");
+  ExploreOptions o = MatrixFree();
+  o.ride.settle = false;
+  o.spectrum.solver = EigenSolver::kSpectra;
+  o.spectrum.eigenpairs = 2;  // Spectra's k < d
+  o.spectrum.krylov_basis = 6;
+  const ExploreResult r = Explore(*p.objective, p.saddle, o);
+  EXPECT_EQ(r.summary.stop_reason, "archive-empty");
+  EXPECT_GE(r.summary.minima, 4);
+}
+
+}  // namespace
+}  // namespace ridgerider
