@@ -7,13 +7,17 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "io/checkpoint.hpp"
 #include "io/output.hpp"
 #include "io/state_json.hpp"
+#include "io/vector_files.hpp"
 #include "ridgerider/errors.hpp"
 #include "ridgerider/problems/registry.hpp"
 #include "ridgerider/tree.hpp"
+#include "data/dataset.hpp"
+#include "torch/model_objective.hpp"
 #include "torch/torchscript_objective.hpp"
 
 namespace ridgerider::app {
@@ -29,17 +33,64 @@ struct Loaded {
   Vector x0;
   std::string name;
   std::string kind;
+  json model;  // for models: what result.json records about the network, data and batches
 };
+
+// A network's loss on a data set (--model): builds the objective, its start point and the
+// description result.json records.
+Loaded LoadModel(const io::RunConfig& c) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  SetTorchThreads(c.torch_threads > 0 ? c.torch_threads : std::max(1, cores / c.threads));
+  auto data = std::make_shared<const data::Dataset>(data::LoadDataSpec(c.data, c.train_size));
+  ModelSpec spec;
+  spec.model = c.model;
+  spec.activation = c.activation;
+  spec.loss = *ModelLossFromString(c.loss);
+  spec.dtype = *ModelDtypeFromString(c.dtype);
+  spec.hvp = *HvpMethodFromString(c.hvp);
+  spec.mode = *ModelModeFromString(c.model_mode);
+  spec.batch.batch = c.batch == "full" ? 0 : std::stol(c.batch);
+  spec.batch.chunk = c.chunk;
+  spec.seed = c.explore.seed;
+  for (double d : c.input_shape) spec.input_shape.push_back(static_cast<std::int64_t>(d));
+  std::unique_ptr<ModelObjective> m = MakeModelObjective(spec, data);
+  Loaded l;
+  l.x0 = c.init == "zero" ? Vector::Zero(m->dim()) : m->InitialParameters();
+  const bool mlp = c.model.rfind("mlp:", 0) == 0;
+  l.name = mlp ? "mlp-" + c.model.substr(4) : fs::path(c.model).stem().string();
+  l.kind = "model";
+  json layout = json::array();
+  for (const ParameterInfo& p : m->parameters())
+    layout.push_back({{"name", p.name}, {"shape", p.shape}, {"offset", p.offset}, {"size", p.size}});
+  l.model = {{"model", c.model},
+             {"activation", mlp ? json(c.activation) : json(nullptr)},
+             {"parameters", m->dim()},
+             {"layout", layout},
+             {"data", m->data_name()},
+             {"samples", m->data_size()},
+             {"loss", ToString(spec.loss)},
+             {"dtype", ToString(spec.dtype)},
+             {"batch", spec.batch.ToString()},
+             {"batch_size", spec.batch.batch == 0 ? m->data_size() : spec.batch.batch},
+             {"chunk", spec.batch.chunk},
+             {"hvp", ToString(spec.hvp)},
+             {"mode", ToString(spec.mode)},
+             {"init", c.init}};
+  l.objective = std::move(m);
+  return l;
+}
 
 std::string VectorText(const Vector& v) {
   std::ostringstream s;
   s << "[";
-  for (Eigen::Index i = 0; i < v.size(); ++i) s << (i ? ", " : "") << v[i];
+  for (Eigen::Index i = 0; i < std::min<Eigen::Index>(v.size(), 8); ++i) s << (i ? ", " : "") << v[i];
+  if (v.size() > 8) s << ", ... (" << v.size() << " numbers)";
   s << "]";
   return s.str();
 }
 
 Loaded LoadObjective(const io::RunConfig& c) {
+  if (!c.model.empty()) return LoadModel(c);
   Loaded l;
   if (!c.x0.empty()) l.x0 = Eigen::Map<const Vector>(c.x0.data(), static_cast<Eigen::Index>(c.x0.size()));
   if (!c.problem.empty()) {
@@ -183,6 +234,7 @@ int RunCommand(const io::RunConfig& given) {
   json result = json::object();
   result["format"] = "ridgerider-result/1";
   result["problem"] = {{"name", l.name}, {"dim", obj.dim()}, {"kind", l.kind}};
+  if (!l.model.is_null()) result["problem"]["model"] = l.model;
   result["options"] = options;
   const json state = io::StateToJson(r.state);
   result["start"] = state["start"];
@@ -195,6 +247,7 @@ int RunCommand(const io::RunConfig& given) {
     io::LandscapeBounds(r.state, &lo, &hi);
     result["landscape"] = io::LandscapeGrid(obj, lo, hi, c.landscape_resolution);
   }
+  io::ExternalizeVectors(&result, out);  // long vectors (network parameters) to DIR/vectors/*.npy
   events->Bytes();  // flushed before result.json says the run is complete
   io::WriteFileAtomically(out / "solutions.csv", io::SolutionsCsv(r.state.solutions, obj.dim()));
   io::WriteFileAtomically(out / "result.json", result.dump(1) + "\n");

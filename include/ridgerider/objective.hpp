@@ -44,6 +44,12 @@ class Objective {
   // An independent copy (own counts, own caches) for another thread, or nullptr when the
   // objective cannot be copied; then rides run one at a time.
   virtual std::unique_ptr<Objective> Clone() const { return nullptr; }
+  // The search calls this before it evaluates anything for tree node `node` (0: the start point
+  // and its MIS search; k: ride k, its branch point and its leaf), on the objective (or clone)
+  // that computes that node. An objective whose loss depends on random draws of its own (a
+  // mini-batch fixed per ride) takes them from this key, so every ride sees one deterministic
+  // loss whichever thread computes it. Most objectives ignore it.
+  virtual void SetRideKey(long node) { (void)node; }
 
   EvalStatus Value(const Vector& x, double* f) {
     ++counts_.values;

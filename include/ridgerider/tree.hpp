@@ -62,6 +62,7 @@ class Explorer {
   // A start with no ridge is itself polished into the one leaf.
   void Start(Vector x, ExploreState* st) {
     StartInfo& si = st->start;
+    obj_.SetRideKey(0);
     if (o_.mis.enabled) {
       if (!dense()) throw InputError("mis: the MIS search forms Hessians; it needs the dense spectrum path");
       MisResult m = FindMis(obj_, x, o_.mis, o_.seed);
@@ -235,6 +236,7 @@ class Explorer {
     RideWork w;
     w.id = n.id;
     const EvalCounts before = o.counts();
+    o.SetRideKey(n.id);
     RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue};
     double f = 0;
     o.ValueAndGradient(n.start_x, &f, &rs.grad);

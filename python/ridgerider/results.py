@@ -204,4 +204,16 @@ def load(dir: PathLike) -> Run:  # noqa: A002  (the documented name)
     fmt = result.get("format")
     if fmt is not None and not str(fmt).startswith(FORMAT_PREFIX):
         raise ValueError(f"{result_path}: unknown format {fmt!r} (expected {FORMAT_PREFIX}N)")
-    return Run(p, result, _read_events(p / "events.jsonl"))
+    return Run(p, _resolve_vectors(result, p), _read_events(p / "events.jsonl"))
+
+
+def _resolve_vectors(obj: Any, base: Path) -> Any:
+    """Replaces every {"npy": "vectors/<hash>.npy"} (long vectors such as a network's
+    parameters, see docs/result-format.md) by the array in that file."""
+    if isinstance(obj, dict):
+        if len(obj) == 1 and isinstance(obj.get("npy"), str):
+            return np.load(base / obj["npy"])
+        return {k: _resolve_vectors(v, base) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve_vectors(v, base) for v in obj]
+    return obj

@@ -5,6 +5,7 @@
 
 #include "io/output.hpp"
 #include "io/state_json.hpp"
+#include "io/vector_files.hpp"
 #include "ridgerider/errors.hpp"
 
 namespace ridgerider::io {
@@ -13,7 +14,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void WriteCheckpoint(const fs::path& dir, const Checkpoint& c) {
-  const json j{{"format", "ridgerider-checkpoint/1"},
+  json j{{"format", "ridgerider-checkpoint/1"},
                {"options", c.options},
                {"state", StateToJson(c.state)},
                {"counts",
@@ -23,6 +24,7 @@ void WriteCheckpoint(const fs::path& dir, const Checkpoint& c) {
                  {"hessians", c.counts.hessians}}},
                {"wall_time_s", c.wall_time_s},
                {"events_bytes", c.events_bytes}};
+  ExternalizeVectors(&j["state"], dir);  // long vectors in DIR/vectors/, written before the JSON
   // The slow part (writing and syncing) happens first, beside the current checkpoint; then two
   // renames. A kill between them leaves the previous checkpoint, which ReadCheckpoint uses.
   const fs::path next = dir / kNextCheckpointFile;
@@ -45,7 +47,9 @@ Checkpoint Parse(const fs::path& path) {
     if (j.at("format") != "ridgerider-checkpoint/1") throw InputError("'" + path.string() + "' is not a ridgerider checkpoint");
     Checkpoint c;
     c.options = j.at("options");
-    c.state = StateFromJson(j.at("state"));
+    json state = j.at("state");
+    InternalizeVectors(&state, path.parent_path());
+    c.state = StateFromJson(state);
     const json& n = j.at("counts");
     c.counts.values = IntFromJson<long>(n.at("values"));
     c.counts.gradients = IntFromJson<long>(n.at("gradients"));

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "io/state_json.hpp"
+#include "io/vector_files.hpp"
 #include "ridgerider/errors.hpp"
 
 namespace ridgerider::io {
@@ -42,6 +43,8 @@ std::string Num(double v) {
 
 std::string SolutionsCsv(const std::vector<Solution>& solutions, int dim) {
   std::ostringstream out;
+  // Long vectors (network parameters) are in result.json's vector files, not in the table.
+  if (static_cast<size_t>(dim) > kInlineVectorLimit) dim = 0;
   out << "id,loss,grad_norm,min_eigenvalue,is_minimum,fingerprint";
   for (int i = 0; i < dim; ++i) out << ",x" << i;
   out << "\n";
@@ -108,11 +111,12 @@ long EventLog::Bytes() {
 }
 
 CallbackAction EventLog::OnStep(const StepEvent& e) {
-  out_ << json{{"event", "step"},           {"ride", e.node},       {"step", e.step},
-               {"x", ToJson(*e.x)},         {"loss", e.loss},       {"eigenvalue", e.eigenvalue},
-               {"overlap", e.overlap},      {"step_size", e.step_size}, {"grad_norm", e.grad_norm}}
-              .dump()
-       << "\n";
+  json j{{"event", "step"},           {"ride", e.node},       {"step", e.step},
+         {"x", ToJson(*e.x)},         {"loss", e.loss},       {"eigenvalue", e.eigenvalue},
+         {"overlap", e.overlap},      {"step_size", e.step_size}, {"grad_norm", e.grad_norm}};
+  // A long x (network parameters) at every step would dwarf everything else: left out.
+  if (static_cast<size_t>(e.x->size()) > kInlineVectorLimit) j.erase("x");
+  out_ << j.dump() << "\n";
   return CallbackAction::kContinue;
 }
 

@@ -47,6 +47,64 @@ std::vector<OptionSpec> BuildTable() {
             &RunConfig::objective_file));
   add(Field("function", Kind::kString, "function of the TorchScript source to use (default: the first)",
             &RunConfig::function));
+  add(Field("model", Kind::kString,
+            "a network to explore, x = all its parameters: mlp:IN-H1-...-OUT (built in) or a TorchScript "
+            "nn.Module file (.pt, torch.jit.save) mapping a batch of inputs to one score per class",
+            &RunConfig::model));
+  add(Field("data", Kind::kString,
+            "the model's data: fashion-mnist (training split), fashion-mnist:test, or IMAGES,LABELS (two IDX files)",
+            &RunConfig::data));
+  add(Field("train-size", Kind::kInteger, "use only the first N samples of --data (0 = all)",
+            &RunConfig::train_size));
+  {
+    OptionSpec s = Field("loss", Kind::kChoice, "the model's per-sample loss, averaged over the batch",
+                         &RunConfig::loss);
+    s.choices = {"cross-entropy", "mse"};
+    add(s);
+  }
+  {
+    OptionSpec s = Field("dtype", Kind::kChoice, "the model's floating-point type", &RunConfig::dtype);
+    s.choices = {"float32", "float64"};
+    add(s);
+  }
+  add(Field("batch", Kind::kString,
+            "full: the loss over all of --data; N: a fixed batch of N samples per ride, drawn from (seed, ride id)",
+            &RunConfig::batch));
+  add(Field("chunk", Kind::kInteger, "samples per forward/backward pass of the model (0 = the whole batch at once)",
+            &RunConfig::chunk));
+  {
+    OptionSpec s = Field("hvp", Kind::kChoice,
+                         "model HVPs: reuse the gradient's graph at a point, rebuild it for every HVP, or "
+                         "finite differences of gradients",
+                         &RunConfig::hvp);
+    s.choices = {"reused-graph", "fresh-graph", "finite-difference"};
+    add(s);
+  }
+  {
+    OptionSpec s = Field("activation", Kind::kChoice, "hidden-layer activation of the built-in MLP",
+                         &RunConfig::activation);
+    s.choices = {"tanh", "relu", "sigmoid", "softplus"};
+    add(s);
+  }
+  {
+    OptionSpec s = Field("init", Kind::kChoice,
+                         "the model's start point: model (the .pt's saved parameters; the MLP's seeded "
+                         "PyTorch-style init) or zero (all parameters 0)",
+                         &RunConfig::init);
+    s.choices = {"model", "zero"};
+    add(s);
+  }
+  add(Field("input-shape", Kind::kNumberList,
+            "the shape of one sample as the model takes it, e.g. 1,28,28 (default: flat)", &RunConfig::input_shape));
+  {
+    OptionSpec s = Field("model-mode", Kind::kChoice,
+                         "as-saved: use the module in the mode it was saved in; eval: switch it to eval mode",
+                         &RunConfig::model_mode);
+    s.choices = {"as-saved", "eval"};
+    add(s);
+  }
+  add(Field("torch-threads", Kind::kInteger, "LibTorch intra-op threads for models (0 = cores / --threads)",
+            &RunConfig::torch_threads), false);
   add(Field("x0", Kind::kNumberList,
             "start point, comma-separated (default: the built-in problem's saddle; required otherwise)",
             &RunConfig::x0));
@@ -351,13 +409,35 @@ void ApplyConfigFile(RunConfig& c, const std::string& path) {
 }
 
 void ValidateConfig(const RunConfig& c) {
-  const int sources = !c.problem.empty() + !c.objective_source.empty() + !c.objective_file.empty();
+  const int sources =
+      !c.problem.empty() + !c.objective_source.empty() + !c.objective_file.empty() + !c.model.empty();
   if (sources == 0)
-    throw InputError("nothing to explore: give --problem NAME, --objective FILE or --objective-source TEXT");
+    throw InputError("nothing to explore: give --problem NAME, --objective FILE, --objective-source TEXT or --model");
   if (sources > 1)
-    throw InputError("give only one of --problem, --objective and --objective-source");
-  if (c.problem.empty() && c.x0.empty())
+    throw InputError("give only one of --problem, --objective, --objective-source and --model");
+  if (!c.model.empty()) {
+    if (c.data.empty()) throw InputError("--model needs --data (e.g. --data fashion-mnist)");
+    if (!c.x0.empty()) throw InputError("--x0 does not apply to --model: the start is its parameters (see --init)");
+  } else if (!c.data.empty()) {
+    throw InputError("--data is only used with --model");
+  }
+  if (c.problem.empty() && c.model.empty() && c.x0.empty())
     throw InputError("--x0 is required with --objective/--objective-source (it also sets the dimension)");
+  if (c.batch != "full") {
+    size_t used = 0;
+    long b = 0;
+    try {
+      b = std::stol(c.batch, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != c.batch.size() || b < 1) Bad("batch", "expected full or a positive number of samples, got '" + c.batch + "'");
+  }
+  if (c.train_size < 0) Bad("train-size", "must be >= 0");
+  if (c.chunk < 0) Bad("chunk", "must be >= 0");
+  if (c.torch_threads < 0) Bad("torch-threads", "must be >= 0");
+  for (double s : c.input_shape)
+    if (s < 1 || s != std::floor(s)) Bad("input-shape", "every entry must be a positive integer");
   if (c.threads < 1) Bad("threads", "must be >= 1");
   if (c.checkpoint_interval < 0) Bad("checkpoint-interval", "must be >= 0");
   if (c.landscape_resolution < 8 || c.landscape_resolution > 2001) Bad("landscape-resolution", "must be in [8, 2001]");

@@ -18,6 +18,20 @@ struct RunConfig {
   std::string objective_source;  // TorchScript source text
   std::string objective_file;    // a .pt file or a file of TorchScript source
   std::string function;          // which function of the source (empty: the first)
+  // A network's loss on a data set (see src/torch/model_objective.hpp): x = all its parameters.
+  std::string model;                      // "mlp:784-128-10" or a TorchScript module .pt
+  std::string data;                       // "fashion-mnist", "fashion-mnist:test", "IMAGES,LABELS"
+  int train_size = 0;                     // first N samples only (0: all)
+  std::string loss = "cross-entropy";
+  std::string dtype = "float32";
+  std::string batch = "full";             // "full" or N: a fixed batch of N samples per ride
+  int chunk = 0;                          // samples per forward/backward pass (0: one pass)
+  std::string hvp = "reused-graph";
+  std::string activation = "tanh";        // built-in MLP only
+  std::string init = "model";             // model: saved / seeded init; zero: all parameters 0
+  std::vector<double> input_shape;        // one sample as the model takes it (empty: flat)
+  std::string model_mode = "as-saved";
+  int torch_threads = 0;                  // LibTorch intra-op threads (0: cores / ride threads)
   std::vector<double> x0;        // start point (empty: the problem's saddle)
   std::string out;               // result directory (empty: runs/<name>)
   int threads = 1;               // ride threads (LibTorch: 1 intra-op thread each)

@@ -28,6 +28,7 @@
 #include "ridgerider/errors.hpp"
 #include "torch/native_tape.hpp"
 #include "torch/tape_translate.hpp"
+#include "torch/torch_errors.hpp"
 
 namespace ridgerider {
 namespace {
@@ -620,6 +621,8 @@ std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int 
     throw InputError(prefix + e.what());
   }
 }
+
+std::string TorchErrorMessage(const std::exception& e) { return MessageOf(e); }
 
 bool UsesNativeTape(const Objective& objective) {
   return dynamic_cast<const TapeObjective*>(&objective) != nullptr;

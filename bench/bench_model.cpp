@@ -1,0 +1,173 @@
+// Derivative costs of model objectives (src/torch/model_objective.hpp), each a ratio measured in
+// one run, and peak memory at network scale:
+//
+//   1. MLP 784-128-10 (tanh), Fashion-MNIST, a batch of 256, float32: gradient vs HVP by a fresh
+//      double backward vs HVP through the gradient's kept graph (median of --reps calls each).
+//   2. MLP 784-512-512-10 (d = 669,706), float32, the same batch size: peak resident memory of a
+//      gradient plus 3 HVPs (--memory-hvp, default reused-graph) beyond what the process held
+//      with the data loaded, against the target of 50 d doubles.
+//
+//   bench_model [--threads N] [--reps N] [--batch N] [--memory-hvp M]   a table and one JSON line
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "ridgerider/rng.hpp"
+#include "torch/model_objective.hpp"
+#include "torch/torchscript_objective.hpp"
+
+namespace rr = ridgerider;
+using json = nlohmann::json;
+
+namespace {
+
+// Resident memory from /proc/self/status, in bytes: "VmRSS" now, "VmHWM" the peak.
+long StatusBytes(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key) + 1)) * 1024;
+  }
+  return -1;
+}
+// Resets VmHWM to the current RSS (Linux >= 4.0), so the next peak is the objective's own.
+bool ResetPeak() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  return static_cast<bool>(f);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double MedianMs(int reps, F f) {
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f(i);
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return Median(t);
+}
+
+rr::ModelSpec Spec(const std::string& arch, rr::HvpMethod hvp, long batch) {
+  rr::ModelSpec s;
+  s.model = arch;
+  s.dtype = rr::ModelDtype::kFloat32;
+  s.hvp = hvp;
+  s.batch.batch = batch;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, reps = 40;
+  long batch = 256;
+  rr::HvpMethod memory_method = rr::HvpMethod::kReusedGraph;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    else if (a == "--batch") batch = std::atol(argv[i + 1]);
+    else if (a == "--memory-hvp" && rr::HvpMethodFromString(argv[i + 1])) memory_method = *rr::HvpMethodFromString(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: bench_model [--threads N] [--reps N] [--batch N] [--memory-hvp reused-graph|fresh-graph]\n");
+      return 2;
+    }
+  }
+  rr::SetTorchThreads(threads);
+  const long rss_start = StatusBytes("VmRSS");
+  auto data = std::make_shared<const rr::data::Dataset>(rr::data::LoadDataSpec("fashion-mnist"));
+  const long data_bytes = static_cast<long>(data->inputs.size() * sizeof(float) + data->labels.size() * 8);
+
+  // ---- 1. gradient vs HVP, 784-128-10 ----
+  auto fresh = rr::MakeModelObjective(Spec("mlp:784-128-10", rr::HvpMethod::kFreshGraph, batch), data);
+  auto reused = rr::MakeModelObjective(Spec("mlp:784-128-10", rr::HvpMethod::kReusedGraph, batch), data);
+  const int d = fresh->dim();
+  rr::KeyedRng rng(1, 2);
+  const rr::Vector x0 = fresh->InitialParameters();
+  std::vector<rr::Vector> xs, vs;
+  for (int i = 0; i < reps; ++i) {
+    xs.push_back(x0 + 1e-3 * rng.NormalVector(d));  // a new point per gradient: no cache hits
+    vs.push_back(rng.NormalVector(d));
+  }
+  double f = 0;
+  rr::Vector g, hv;
+  for (int i = 0; i < 3; ++i) fresh->ValueAndGradient(xs[i], &f, &g);  // warm-up
+  const double grad_ms = MedianMs(reps, [&](int i) { fresh->ValueAndGradient(xs[i], &f, &g); });
+  const double grad_graph_ms = MedianMs(reps, [&](int i) { reused->ValueAndGradient(xs[i], &f, &g); });
+  fresh->ValueAndGradient(x0, &f, &g);
+  const double fresh_ms = MedianMs(reps, [&](int i) { fresh->Hvp(x0, vs[i], &hv); });
+  reused->ValueAndGradient(x0, &f, &g);
+  const double reused_ms = MedianMs(reps, [&](int i) { reused->Hvp(x0, vs[i], &hv); });
+
+  // ---- 2. peak memory, 784-512-512-10 ----
+  const long rss_data = StatusBytes("VmRSS");
+  json mem = json::object();
+  long big_d = 0;
+  {  // one method per process: memory freed by an earlier measurement would hide the next one's peak
+    const rr::HvpMethod m = memory_method;
+    const bool reset = ResetPeak();
+    const long before = StatusBytes("VmRSS");
+    long peak = 0;
+    {
+      auto big = rr::MakeModelObjective(Spec("mlp:784-512-512-10", m, batch), data);
+      big_d = big->dim();
+      const rr::Vector x = big->InitialParameters();
+      rr::Vector bg, bh;
+      big->ValueAndGradient(x, &f, &bg);
+      for (int k = 0; k < 3; ++k) big->Hvp(x, rng.NormalVector(big_d), &bh);
+      peak = StatusBytes("VmHWM");
+    }
+    mem[rr::ToString(m)] = {{"peak_above_start_bytes", reset ? peak - before : -1},
+                            {"bound_bytes", 50L * big_d * 8}};
+  }
+
+  json out = {{"threads", threads},
+              {"reps", reps},
+              {"batch", batch},
+              {"mlp_784_128_10",
+               {{"dim", d},
+                {"gradient_ms", grad_ms},
+                {"gradient_with_graph_ms", grad_graph_ms},
+                {"hvp_fresh_ms", fresh_ms},
+                {"hvp_reused_ms", reused_ms},
+                {"hvp_fresh_over_gradient", fresh_ms / grad_ms},
+                {"hvp_reused_over_gradient", reused_ms / grad_ms},
+                {"gradient_with_graph_over_gradient", grad_graph_ms / grad_ms}}},
+              {"mlp_784_512_512_10",
+               {{"dim", big_d},
+                {"data_bytes", data_bytes},
+                {"rss_start_bytes", rss_start},
+                {"rss_with_data_bytes", rss_data},
+                {"memory", mem}}}};
+  std::printf("MLP 784-128-10 (d = %d), Fashion-MNIST batch %ld, float32, %d torch thread(s), median of %d\n", d,
+              batch, threads, reps);
+  std::printf("  gradient                     %7.3f ms   1.00x\n", grad_ms);
+  std::printf("  gradient keeping its graph   %7.3f ms   %.2fx\n", grad_graph_ms, grad_graph_ms / grad_ms);
+  std::printf("  HVP, fresh double backward   %7.3f ms   %.2fx\n", fresh_ms, fresh_ms / grad_ms);
+  std::printf("  HVP, reused graph            %7.3f ms   %.2fx\n", reused_ms, reused_ms / grad_ms);
+  std::printf("MLP 784-512-512-10 (d = %ld): peak memory of a gradient + 3 HVPs above the process with data\n", big_d);
+  for (const auto& [k, v] : mem.items()) {
+    const double peak = v["peak_above_start_bytes"].get<double>(), bound = v["bound_bytes"].get<double>();
+    std::printf("  %-18s %7.1f MB = %5.1f d doubles (target <= 50: %.1f MB)\n", k.c_str(), peak / 1e6,
+                peak / (8.0 * big_d), bound / 1e6);
+  }
+  std::printf("  data: %.1f MB; process RSS at start %.1f MB, with data %.1f MB\n", data_bytes / 1e6,
+              rss_start / 1e6, rss_data / 1e6);
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
