@@ -55,7 +55,8 @@ TEST(RidgeTracker, AgreesWithAFreshSolveAfterAStepWithFewHvps) {
       const TrackCase c = TrackAfterMove(obj, x, move, ridge, so);
       EXPECT_FALSE(c.lost);
       EXPECT_GE(c.cosine, 0.999) << "ridge " << ridge << ", move " << move << ": " << c.hvps << " HVPs";
-      EXPECT_LT(c.hvps, so.track_max_hvps) << "did not converge";  // reported for the record
+      EXPECT_LT(c.hvps, so.track_max_hvps) << "did not converge";
+      std::printf("ridge %d, move %g: %ld HVPs, cosine %.8f\n", ridge, move, c.hvps, c.cosine);
       ::testing::Test::RecordProperty("hvps_ridge" + std::to_string(ridge) + "_move" + std::to_string(move),
                                       static_cast<int>(c.hvps));
     }

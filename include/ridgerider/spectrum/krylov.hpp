@@ -160,19 +160,22 @@ inline Spectrum KrylovSmallest(const HessianOperator& op, int k, const Matrix& s
       break;
     }
     if (op.products() - hvps0 >= o.max_hvps) break;
-    if (m + b > space.capacity()) {
+    const int room = space.capacity() - m;
+    if (room < b) {
       // Thick restart: keep the wanted pairs and as many next ones, at most capacity - b.
       const int keep = std::min(m, std::max(k + b, std::min(2 * k + b, space.capacity() - b)));
-      space.Restart(y.leftCols(keep), theta.head(keep));
-      ++sum.restarts;
-      continue;
+      if (keep < m) {
+        space.Restart(y.leftCols(keep), theta.head(keep));
+        ++sum.restarts;
+        continue;
+      }
     }
     int added = 0;
-    for (int i = 0; i < static_cast<int>(open.size()) && added < b; ++i)
+    for (int i = 0; i < static_cast<int>(open.size()) && added < std::min(b, room); ++i)
       added += space.Add(r.col(open[i])) ? 1 : 0;
     // Nothing new from the residuals (an invariant subspace, or k > m so far): a fresh random
     // direction, as Lanczos does on breakdown.
-    for (int tries = 0; added == 0 && tries < 3 && op.status() == EvalStatus::kOk; ++tries)
+    for (int tries = 0; added == 0 && room > 0 && tries < 3 && op.status() == EvalStatus::kOk; ++tries)
       added += space.Add(detail::RandomUnit(d, o.seed, stream++)) ? 1 : 0;
     if (added == 0) break;
   }
@@ -237,7 +240,7 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
       break;
     }
     if (op.products() - hvps0 >= o.max_hvps) break;
-    if (space.size() + b > space.capacity()) {
+    if (space.size() + b > space.capacity() && space.capacity() / 2 < space.size()) {
       // Keep the Ritz vectors nearest the tracked value.
       std::vector<int> idx(theta.size());
       std::iota(idx.begin(), idx.end(), 0);
