@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io/run_config.hpp"
+#include "reproduce_command.hpp"
 #include "ridgerider/errors.hpp"
 #include "run_command.hpp"
 
@@ -87,6 +88,19 @@ int main(int argc, char** argv) {
   bool problems_json = false;
   problems->add_flag("--json", problems_json, "print the list as JSON");
 
+  CLI::App* reproduce = app.add_subcommand(
+      "reproduce",
+      "run one of the paper's experiments: writes results.json, results.md and plots into --out\n"
+      "(`ridgerider reproduce list` lists them)");
+  ridgerider::app::ReproduceArgs rargs;
+  reproduce->add_option("name", rargs.name, "the experiment, or `list`")->required();
+  reproduce->add_option("--out", rargs.out, "directory for the results (must not exist, or be empty)");
+  reproduce->add_flag("--quick", rargs.quick, "the small preset CI runs (under two minutes on 2 cores)");
+  reproduce->add_option("--seed", rargs.seed, "seed of every random draw [default: 0]");
+  reproduce->add_option("--threads", rargs.threads, "independent trees / runs computed at once [default: 1]");
+  reproduce->add_flag("!--no-plot", rargs.plot, "skip the plots (results.json and results.md are still written)");
+  reproduce->footer("Experiments:\n" + ridgerider::app::ExperimentList());
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -95,11 +109,12 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return Fail(WithSuggestions(e, argc, argv) + " (see ridgerider " +
-                (run->parsed() ? "run " : "") + "--help)");
+                (run->parsed() ? "run " : reproduce->parsed() ? "reproduce " : "") + "--help)");
   }
 
   try {
     if (problems->parsed()) return ridgerider::app::ProblemsCommand(problems_json);
+    if (reproduce->parsed()) return ridgerider::app::ReproduceCommand(rargs);
     io::RunConfig c;
     if (!config_path.empty()) io::ApplyConfigFile(c, config_path);
     for (size_t i = 0; i < table.size(); ++i) {

@@ -294,14 +294,20 @@ const OptionSpec* FindOption(const std::string& key) {
   return nullptr;
 }
 
-std::string NearestOptionKey(const std::string& key) {
+std::string NearestName(const std::string& key, const std::vector<std::string>& names) {
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
-  for (const auto& s : OptionTable()) {
-    const size_t d = EditDistance(key, s.key);
-    if (d < best_d) best_d = d, best = s.key;
+  for (const auto& n : names) {
+    const size_t d = EditDistance(key, n);
+    if (d < best_d) best_d = d, best = n;
   }
   return best;
+}
+
+std::string NearestOptionKey(const std::string& key) {
+  std::vector<std::string> keys;
+  for (const auto& s : OptionTable()) keys.push_back(s.key);
+  return NearestName(key, keys);
 }
 
 void ApplyOption(RunConfig& c, const std::string& key, const json& v) {

@@ -58,6 +58,8 @@ const std::vector<OptionSpec>& OptionTable();
 const OptionSpec* FindOption(const std::string& key);
 // The known key closest to `key` by edit distance (for "did you mean").
 std::string NearestOptionKey(const std::string& key);
+// The name in `names` closest to `key` by edit distance (for "did you mean" hints).
+std::string NearestName(const std::string& key, const std::vector<std::string>& names);
 
 // Sets one option from a JSON value; throws InputError naming the key on a wrong type or an
 // unknown key (with the nearest valid key).

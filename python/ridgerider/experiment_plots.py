@@ -1,0 +1,132 @@
+"""Figures of the paper's experiments, from the results.json that
+``ridgerider reproduce NAME --out DIR`` writes.
+
+- tree-mdp: ``fractions.png``, the mean fraction of positive-reward leaves found per depth
+  and method, with the spread over trees as error bars (std) and the minimum as a dot.
+- lever-game: ``cross_play.png``, the cross-play heatmaps (player 1 of run a with player 2
+  of run b) of the chosen ridge and of the self-play baseline, and the mean cross-play of
+  every ridge.
+
+Command line (what the reproduce command calls)::
+
+    python3 -m ridgerider.experiment_plots DIR
+
+Library use: ``plot_tree_mdp(results)`` and ``plot_lever_game(results)`` take the parsed
+results.json and return the Figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_tree_mdp", "plot_lever_game", "plot_dir", "main"]
+
+_METHODS = [
+    ("rr", "Ridge Rider"),
+    ("gd_random", "GD, random starts"),
+    ("gd_mis", "GD from MIS"),
+    ("random_directions", "random directions from MIS"),
+]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_tree_mdp(results: dict):
+    plt = _pyplot()
+    depths = sorted(results["depths"], key=int)
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    width = 0.8 / len(_METHODS)
+    x = np.arange(len(depths))
+    for k, (key, label) in enumerate(_METHODS):
+        spread = [results["depths"][d]["spread"][key] for d in depths]
+        mean = np.array([s["mean"] for s in spread])
+        std = np.array([s["std"] for s in spread])
+        low = np.array([s["min"] for s in spread])
+        pos = x + (k - (len(_METHODS) - 1) / 2) * width
+        ax.bar(pos, mean, width, yerr=std, capsize=3, label=label)
+        ax.plot(pos, low, "k.", ms=4)
+    ax.axhline(0.95, color="grey", ls="--", lw=0.8)
+    ax.set_xticks(x, [f"depth {d}" for d in depths])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("fraction of positive-reward leaves found")
+    n = results["setup"]["trees_per_depth"]
+    ax.set_title(f"Tree MDP: mean ± std over {n} trees (dots: worst tree; dashed: 95% target)", fontsize=9)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_lever_game(results: dict):
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), gridspec_kw={"width_ratios": [1, 1, 1.3]})
+    mats = [
+        (np.array(results["chosen_cross_play_matrix"]),
+         f"ridge {results['chosen_ridge']} (chosen): cross-play {results['chosen_cross_play']:.3f}"),
+        (np.array(results["self_play_cross_play_matrix"]),
+         f"self-play baseline: cross-play {results['self_play_cross_play']:.3f}"),
+    ]
+    for ax, (m, title) in zip(axes[:2], mats):
+        im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("run of player 2")
+        ax.set_ylabel("run of player 1")
+    fig.colorbar(im, ax=axes[:2], shrink=0.8, label="expected payoff")
+    ridges = results["ridges"]
+    labels = [r["label"] for r in ridges]
+    xp = [r["cross_play"] for r in ridges]
+    sp = [r["self_play_mean"] for r in ridges]
+    pos = np.arange(len(ridges))
+    axes[2].bar(pos - 0.2, sp, 0.4, label="self-play (same run)")
+    axes[2].bar(pos + 0.2, xp, 0.4, label="cross-play (different runs)")
+    axes[2].axhline(0.6, color="grey", ls="--", lw=0.8)
+    axes[2].set_xticks(pos, labels, fontsize=8)
+    axes[2].set_xlabel("ridge (index in the spectrum at the MIS, sign)")
+    axes[2].set_ylim(0, 1.05)
+    axes[2].legend(fontsize=8)
+    axes[2].set_title("mean payoff per ridge", fontsize=9)
+    return fig
+
+
+def plot_dir(directory) -> list:
+    """Writes the figures of one result directory; returns the files written."""
+    directory = Path(directory)
+    results = json.loads((directory / "results.json").read_text())
+    kind = results.get("experiment")
+    if kind == "tree-mdp":
+        out = directory / "fractions.png"
+        plot_tree_mdp(results).savefig(out, dpi=120)
+    elif kind == "lever-game":
+        out = directory / "cross_play.png"
+        plot_lever_game(results).savefig(out, dpi=120, bbox_inches="tight")
+    else:
+        raise ValueError(f"{directory}: no plots for experiment {kind!r}")
+    return [out]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir", help="a directory written by `ridgerider reproduce NAME --out DIR`")
+    args = ap.parse_args(argv)
+    try:
+        for f in plot_dir(args.dir):
+            print(f"plot: {f}")
+    except (OSError, ValueError, KeyError) as e:
+        print(f"experiment_plots: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+// The list of experiments `ridgerider reproduce` knows. Adding one: write
+// src/experiments/<name>.cpp defining `Experiment Make<Name>Experiment()`, declare it here and
+// add one line to the list.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "experiments/experiment.hpp"
+#include "io/output.hpp"
+
+namespace ridgerider::experiments {
+
+Experiment MakeTreeMdpExperiment();
+Experiment MakeLeverGameExperiment();
+
+const std::vector<Experiment>& Experiments() {
+  static const std::vector<Experiment> all = {
+      MakeTreeMdpExperiment(),
+      MakeLeverGameExperiment(),
+  };
+  return all;
+}
+
+const Experiment* FindExperiment(const std::string& name) {
+  for (const Experiment& e : Experiments())
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+void WriteResults(const std::filesystem::path& out, const nlohmann::json& results, const std::string& markdown) {
+  io::WriteFileAtomically(out / "results.json", results.dump(2) + "\n");
+  io::WriteFileAtomically(out / "results.md", markdown);
+}
+
+void PlotResults(const std::filesystem::path& out) {
+  const std::string cmd = std::string("PYTHONPATH='") + RIDGERIDER_PYTHON_DIR + "' '" + RIDGERIDER_PYTHON +
+                          "' -m ridgerider.experiment_plots '" + out.string() + "'";
+  if (std::system(cmd.c_str()) != 0)
+    std::fprintf(stderr, "ridgerider: warning: plotting failed (%s); results.json and results.md are complete\n",
+                 cmd.c_str());
+}
+
+void ParallelFor(int n, int threads, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  const auto worker = [&] {
+    for (int i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min(threads, n); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace ridgerider::experiments

@@ -1,0 +1,418 @@
+// `ridgerider reproduce tree-mdp`: exploration in tree-structured MDPs (the paper's Sec. 5.1).
+//
+// Per tree: find the MIS (gradient-norm minimisation with an entropy bonus from the uniform
+// policy, Levenberg-Marquardt), run Ridge Rider from it, finish every RR leaf with gradient ascent until the policy
+// is near-deterministic, and count the distinct positive-reward leaves reached. Three baselines
+// get the same number of gradient evaluations as RR used (RR's Hessians are extra; the table
+// says so): gradient ascent from random starts, from the MIS (slightly perturbed), and from the
+// MIS along random orthonormal directions instead of eigenvectors.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "experiments/experiment.hpp"
+#include "experiments/tree_mdp_model.hpp"
+#include "ridgerider/objective.hpp"
+#include "ridgerider/rng.hpp"
+#include "ridgerider/tree.hpp"
+
+namespace ridgerider::experiments {
+
+namespace {
+
+using nlohmann::json;
+
+// The settings of one preset. Every number here is recorded in results.json.
+struct TreeSetup {
+  std::vector<int> depths = {4, 6, 8, 10};
+  int trees = 20;
+  // Reward generator: `positive_per_depth * depth` leaves, chosen uniformly without
+  // replacement, pay U(reward_lo, reward_hi); every other leaf pays 0.
+  int positive_per_depth = 1;
+  double reward_lo = 0.1, reward_hi = 1.0;
+  // MIS: Levenberg-Marquardt on |grad J|^2 / 2 - beta * entropy from the uniform policy.
+  double mis_beta = 1e-4;
+  int mis_iterations = 200;
+  // RR: rides start with steps of rr_step (logit units; the trust radius grows to 4x that), so
+  // the first step of either sign clears the small slope left at the MIS; budget in rides.
+  double rr_step = 1.0;
+  long rr_max_rides = 300;
+  // Finishing a policy: gradient ascent on J with this step until the greedy leaf is reached
+  // with probability >= deterministic (or finish_max_steps).
+  double finish_step = 20.0;
+  int finish_max_steps = 300;
+  double deterministic = 0.9;
+  // Baselines
+  double random_start_std = 1.0;   // gd_random: logits ~ N(0, std^2)
+  double mis_perturbation = 0.1;   // gd_mis: MIS + N(0, std^2)
+  double direction_step = 0.5;     // random_directions: step length along the direction
+  int direction_max_steps = 40;    // ... while the loss falls, at most this many steps
+
+  json ToJson() const {
+    return {{"depths", depths},
+            {"trees_per_depth", trees},
+            {"positive_leaves", std::to_string(positive_per_depth) + " * depth"},
+            {"positive_reward", {reward_lo, reward_hi}},
+            {"mis_beta", mis_beta},
+            {"mis_iterations", mis_iterations},
+            {"rr_step", rr_step},
+            {"rr_order", "depth-first"},
+            {"rr_max_rides", rr_max_rides},
+            {"finish_step", finish_step},
+            {"finish_max_steps", finish_max_steps},
+            {"deterministic", deterministic},
+            {"random_start_std", random_start_std},
+            {"mis_perturbation", mis_perturbation},
+            {"direction_step", direction_step},
+            {"direction_max_steps", direction_max_steps}};
+  }
+};
+
+TreeSetup FullSetup() { return TreeSetup{}; }
+TreeSetup QuickSetup() {
+  TreeSetup s;
+  s.depths = {4, 6};
+  s.trees = 6;
+  return s;
+}
+
+// The documented reward generator, keyed by (seed, depth, tree).
+std::vector<double> MakeRewards(int depth, int tree, const TreeSetup& s, std::uint64_t seed) {
+  KeyedRng rng(seed, 1000003ull * static_cast<std::uint64_t>(depth) + static_cast<std::uint64_t>(tree));
+  const int leaves = 1 << depth;
+  std::vector<int> order(leaves);
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = leaves - 1; i > 0; --i) std::swap(order[i], order[rng.NextU64() % static_cast<std::uint64_t>(i + 1)]);
+  std::vector<double> r(leaves, 0.0);
+  const int k = std::min(leaves, s.positive_per_depth * depth);
+  for (int i = 0; i < k; ++i) r[order[i]] = s.reward_lo + (s.reward_hi - s.reward_lo) * rng.Uniform();
+  return r;
+}
+
+// Counts gradient evaluations of J for the baselines and the finisher.
+struct Budget {
+  long used = 0;
+  long limit = 0;  // 0 = none
+  bool Left() const { return limit == 0 || used < limit; }
+};
+
+// Gradient ascent on J until the greedy leaf is near-deterministic; returns that leaf, or -1
+// when the budget ran out first.
+int Finish(const TreeMdp& m, Vector theta, const TreeSetup& s, Budget* b) {
+  Vector g;
+  for (int k = 0; k < s.finish_max_steps; ++k) {
+    double prob = 0;
+    const int leaf = m.GreedyLeaf(theta, &prob);
+    if (prob >= s.deterministic) return leaf;
+    if (!b->Left()) return -1;
+    ++b->used;
+    m.ReturnAndGradient(theta, &g);
+    theta += s.finish_step * g;
+  }
+  double prob = 0;
+  const int leaf = m.GreedyLeaf(theta, &prob);
+  return prob >= s.deterministic ? leaf : -1;
+}
+
+struct MisOutcome {
+  Vector x;
+  double grad_norm_start = 0, grad_norm = 0, entropy = 0;
+  int iterations = 0;
+};
+
+// The MIS search: minimise M = |grad J|^2 / 2 - beta * entropy from the uniform policy by
+// Levenberg-Marquardt (Gauss-Newton model H^2 of the first term; the gradient of M is
+// H grad J - beta grad entropy). The entropy keeps the policy interior: a tree with distinct
+// rewards has no interior stationary point, and |grad J| alone would be minimised by
+// saturating the policy.
+MisOutcome FindTreeMis(const TreeMdp& m, const TreeSetup& s) {
+  MisOutcome o;
+  Vector x = Vector::Zero(m.dim()), g, ge;
+  Matrix h;
+  const auto merit = [&](const Vector& y) {
+    Vector gy;
+    m.ReturnAndGradient(y, &gy);
+    return 0.5 * gy.squaredNorm() - s.mis_beta * m.Entropy(y, nullptr);
+  };
+  m.ReturnAndGradient(x, &g);
+  o.grad_norm_start = g.norm();
+  double mu = 1e-3;
+  for (; o.iterations < s.mis_iterations; ++o.iterations) {
+    m.ReturnAndGradient(x, &g);
+    m.ReturnHessian(x, &h);
+    m.Entropy(x, &ge);
+    const Vector grad = h * g - s.mis_beta * ge;
+    const Matrix a = h * h;
+    const double scale = std::max(1e-12, a.diagonal().maxCoeff());
+    const double m0 = merit(x);
+    bool accepted = false;
+    for (int k = 0; k < 30 && !accepted; ++k) {
+      Matrix b = a;
+      b.diagonal().array() += mu * scale;
+      const Vector dx = b.ldlt().solve(-grad);
+      if (dx.allFinite() && merit(x + dx) < m0) {
+        x += dx;
+        mu = std::max(mu / 10, 1e-12);
+        accepted = true;
+      } else {
+        mu *= 10;
+      }
+    }
+    if (!accepted) break;
+  }
+  m.ReturnAndGradient(x, &g);
+  o.grad_norm = g.norm();
+  o.entropy = m.Entropy(x, nullptr);
+  o.x = x;
+  return o;
+}
+
+FunctionObjective MakeLoss(std::shared_ptr<const TreeMdp> m) {
+  return FunctionObjective(
+      m->dim(), "tree-mdp",
+      [m](const Vector& x, double* f, Vector* g) {
+        *f = -m->ReturnAndGradient(x, g);
+        *g = -*g;
+      },
+      {},
+      [m](const Vector& x, Matrix* h) {
+        m->ReturnHessian(x, h);
+        *h = -*h;
+      });
+}
+
+struct MethodResult {
+  std::set<int> leaves;  // distinct positive-reward leaves reached
+  long gradients = 0;
+  long hessians = 0;
+  long attempts = 0;     // policies finished
+};
+
+double Fraction(const MethodResult& r, int positives) {
+  return positives > 0 ? static_cast<double>(r.leaves.size()) / positives : 1.0;
+}
+
+void Record(const TreeMdp& m, int leaf, MethodResult* r) {
+  ++r->attempts;
+  if (leaf >= 0 && m.rewards()[leaf] > 0) r->leaves.insert(leaf);
+}
+
+struct TreeResult {
+  int positives = 0, params = 0;
+  MisOutcome mis;
+  MethodResult rr, gd_random, gd_mis, random_directions;
+  long rr_rides = 0, rr_solutions = 0;
+  std::string rr_stop;
+  double seconds = 0;
+};
+
+TreeResult RunTree(int depth, int tree, const TreeSetup& s, std::uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  TreeResult out;
+  auto m = std::make_shared<const TreeMdp>(depth, MakeRewards(depth, tree, s, seed));
+  for (double r : m->rewards()) out.positives += r > 0;
+  out.params = m->dim();
+  out.mis = FindTreeMis(*m, s);
+  const std::uint64_t key = 1000003ull * static_cast<std::uint64_t>(depth) + static_cast<std::uint64_t>(tree);
+
+  // Ridge Rider from the MIS.
+  FunctionObjective loss = MakeLoss(m);
+  ExploreOptions o;
+  o.seed = seed ^ key;
+  o.tree.max_rides = s.rr_max_rides;
+  // Depth first: each ride's branches are finished before the next top-level ridge, so a ride
+  // budget yields finished leaves; breadth first spends it all on the first levels (measured:
+  // 0 leaves within 300 rides at depth 6).
+  o.tree.order = ArchiveOrder::kDepthFirst;
+  o.tree.max_depth = 2 * depth;
+  o.ride.settle = false;            // the paper's rule: branch where the ride stopped
+  o.ride.step_size = s.rr_step;
+  o.ride.max_step_size = 4 * s.rr_step;
+  o.leaf.polish_max_iterations = 0; // the return has no finite maximiser; Finish() completes leaves
+  ExploreResult rr = Explore(loss, out.mis.x, o);
+  out.rr_rides = rr.summary.rides;
+  out.rr_solutions = rr.summary.solutions;
+  out.rr_stop = rr.summary.stop_reason;
+  Budget rb;
+  for (const Solution& sol : rr.state.solutions) Record(*m, Finish(*m, sol.x, s, &rb), &out.rr);
+  out.rr.gradients = rr.summary.counts.gradients + rb.used;
+  out.rr.hessians = rr.summary.counts.hessians;
+  const long budget = out.rr.gradients;
+
+  // Gradient ascent from random starts, until the same number of gradients is spent.
+  {
+    Budget b{0, budget};
+    for (std::uint64_t run = 0; b.Left(); ++run) {
+      KeyedRng rng(seed ^ key, 1'000'000 + run);
+      Record(*m, Finish(*m, s.random_start_std * rng.NormalVector(m->dim()), s, &b), &out.gd_random);
+    }
+    out.gd_random.gradients = b.used;
+  }
+  // Gradient ascent from the MIS, perturbed so the runs differ.
+  {
+    Budget b{0, budget};
+    for (std::uint64_t run = 0; b.Left(); ++run) {
+      KeyedRng rng(seed ^ key, 2'000'000 + run);
+      Record(*m, Finish(*m, out.mis.x + s.mis_perturbation * rng.NormalVector(m->dim()), s, &b), &out.gd_mis);
+    }
+    out.gd_mis.gradients = b.used;
+  }
+  // Random orthonormal directions from the MIS, both signs: step along the direction while
+  // the loss falls, then finish like every other method.
+  {
+    Budget b{0, budget};
+    Vector g;
+    for (std::uint64_t batch = 0; b.Left(); ++batch) {
+      KeyedRng rng(seed ^ key, 3'000'000 + batch);
+      Matrix q = Matrix::Zero(m->dim(), m->dim());
+      for (int j = 0; j < m->dim(); ++j) q.col(j) = rng.NormalVector(m->dim());
+      q = Eigen::HouseholderQR<Matrix>(q).householderQ();
+      for (int j = 0; j < m->dim() && b.Left(); ++j)
+        for (int sign : {+1, -1}) {
+          if (!b.Left()) break;
+          Vector x = out.mis.x;
+          double j_now = m->Return(x);
+          for (int k = 0; k < s.direction_max_steps && b.Left(); ++k) {
+            const Vector xn = x + sign * s.direction_step * q.col(j);
+            ++b.used;
+            const double jn = m->ReturnAndGradient(xn, &g);
+            if (!(jn > j_now)) break;
+            x = xn;
+            j_now = jn;
+          }
+          Record(*m, Finish(*m, x, s, &b), &out.random_directions);
+        }
+    }
+    out.random_directions.gradients = b.used;
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+json Stats(const std::vector<double>& v) {
+  const double n = static_cast<double>(v.size());
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  double var = 0;
+  for (double x : v) var += (x - mean) * (x - mean);
+  return {{"mean", mean},
+          {"std", v.size() > 1 ? std::sqrt(var / (n - 1)) : 0.0},
+          {"min", *std::min_element(v.begin(), v.end())},
+          {"max", *std::max_element(v.begin(), v.end())}};
+}
+
+const char* const kMethods[] = {"rr", "gd_random", "gd_mis", "random_directions"};
+
+const MethodResult& Method(const TreeResult& t, const std::string& name) {
+  if (name == "rr") return t.rr;
+  if (name == "gd_random") return t.gd_random;
+  if (name == "gd_mis") return t.gd_mis;
+  return t.random_directions;
+}
+
+std::string Markdown(const json& r) {
+  std::ostringstream md;
+  md << "# Tree-MDP exploration" << (r["quick"].get<bool>() ? " (--quick)" : "") << "\n\n"
+     << "Fraction of the distinct positive-reward leaves reached by the finished (near-deterministic)\n"
+     << "policies, mean ± std (min) over " << r["setup"]["trees_per_depth"] << " random trees per depth. "
+     << "Every baseline spends the same number of gradient evaluations as RR (RR's dense Hessians come on top).\n\n"
+     << "| depth | params (mean) | RR | GD, random starts | GD from MIS | random directions from MIS | paper |\n"
+     << "|---|---|---|---|---|---|---|\n";
+  char buf[128];
+  for (const auto& [depth, d] : r["depths"].items()) {
+    md << "| " << depth << " | " << d["params_mean"].get<double>();
+    for (const char* m : kMethods) {
+      const json& st = d["spread"][m];
+      std::snprintf(buf, sizeof buf, " | %.1f%% ± %.1f (min %.0f%%)", 100 * st["mean"].get<double>(),
+                    100 * st["std"].get<double>(), 100 * st["min"].get<double>());
+      md << buf;
+    }
+    md << " | RR ≈ all; baselines < 50% |\n";
+  }
+  md << "\n";
+  for (const auto& [depth, d] : r["depths"].items()) {
+    std::snprintf(buf, sizeof buf, "- depth %s: RR %.0f rides, %.0f gradients and %.0f dense Hessians per tree (mean); %.2f s per tree\n",
+                  depth.c_str(), d["rr_rides_mean"].get<double>(), d["gradients_mean"].get<double>(),
+                  d["rr_hessians_mean"].get<double>(), d["seconds_mean"].get<double>());
+    md << buf;
+  }
+  md << "\nTarget (issue): RR ≥ 95% at every depth. "
+     << (r["target_met"].get<bool>() ? "Met." : "**Not met**: see the RR column.") << "\n";
+  return md.str();
+}
+
+int Run(const ExperimentArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const TreeSetup s = a.quick ? QuickSetup() : FullSetup();
+  json r;
+  r["experiment"] = "tree-mdp";
+  r["quick"] = a.quick;
+  r["seed"] = a.seed;
+  r["setup"] = s.ToJson();
+  bool target = true;
+  for (int depth : s.depths) {
+    std::vector<TreeResult> trees(s.trees);
+    ParallelFor(s.trees, a.threads, [&](int i) { trees[i] = RunTree(depth, i, s, a.seed); });
+    json d;
+    std::vector<json> per_tree;
+    double params = 0, rides = 0, grads = 0, hess = 0, secs = 0;
+    for (const TreeResult& t : trees) {
+      params += t.params, rides += t.rr_rides, grads += t.rr.gradients, hess += t.rr.hessians, secs += t.seconds;
+      json jt = {{"positive_leaves", t.positives}, {"params", t.params},
+                 {"mis_grad_norm_start", t.mis.grad_norm_start}, {"mis_grad_norm", t.mis.grad_norm},
+                 {"mis_iterations", t.mis.iterations},
+                 {"rr_rides", t.rr_rides}, {"rr_solutions", t.rr_solutions}, {"rr_stop", t.rr_stop},
+                 {"rr_hessians", t.rr.hessians}, {"seconds", t.seconds}};
+      for (const char* mname : kMethods) {
+        const MethodResult& mr = Method(t, mname);
+        jt[mname] = {{"fraction", Fraction(mr, t.positives)}, {"found", mr.leaves.size()},
+                     {"gradients", mr.gradients}, {"policies", mr.attempts}};
+      }
+      per_tree.push_back(jt);
+    }
+    const double n = static_cast<double>(trees.size());
+    for (const char* mname : kMethods) {
+      std::vector<double> f;
+      for (const TreeResult& t : trees) f.push_back(Fraction(Method(t, mname), t.positives));
+      d["spread"][mname] = Stats(f);
+      d[mname] = d["spread"][mname]["mean"];
+    }
+    target = target && d["rr"].get<double>() >= 0.95;
+    d["params_mean"] = params / n;
+    d["rr_rides_mean"] = rides / n;
+    d["gradients_mean"] = grads / n;
+    d["rr_hessians_mean"] = hess / n;
+    d["seconds_mean"] = secs / n;
+    d["trees"] = per_tree;
+    r["depths"][std::to_string(depth)] = d;
+    std::printf("depth %d: RR %.3f  GD random %.3f  GD MIS %.3f  random directions %.3f\n", depth,
+                d["rr"].get<double>(), d["gd_random"].get<double>(), d["gd_mis"].get<double>(),
+                d["random_directions"].get<double>());
+    std::fflush(stdout);
+  }
+  r["target_met"] = target;
+  r["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r["threads"] = a.threads;
+  WriteResults(a.out, r, Markdown(r));
+  std::printf("results: %s\n", (a.out / "results.json").c_str());
+  std::fflush(stdout);
+  if (a.plot) PlotResults(a.out);
+  return 0;
+}
+
+}  // namespace
+
+Experiment MakeTreeMdpExperiment() {
+  return {"tree-mdp",
+          "exploration in random tree-structured MDPs: fraction of positive-reward leaves found by RR vs 3 baselines",
+          "full: 20 random trees at each of depths 4, 6, 8, 10; --quick: 6 trees at depths 4 and 6.\n"
+          "Writes results.json (depths -> mean fraction per method), results.md and fractions.png.",
+          Run};
+}
+
+}  // namespace ridgerider::experiments
