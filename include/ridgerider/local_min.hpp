@@ -106,22 +106,22 @@ inline StationaryCheck CheckPoint(Objective& obj, const Vector& x, const Spectru
 }
 
 // L-BFGS (10 pairs) with Armijo backtracking, for leaves where no Hessian may be formed. Stops at
-// |g| <= polish_grad_tolerance, after polish_max_iterations, when no step lowers the loss, or,
-// like Polish, once it has gone 100x past its start scale (a loss unbounded below).
-inline PolishResult PolishLbfgs(Objective& obj, Vector x, const LeafOptions& o, const SpectrumOptions& so) {
+// |g| <= grad_tolerance, after max_iterations, when no step lowers the loss, or, like Polish,
+// once it has gone 100x past its start scale (a loss unbounded below). No verification: r.check
+// is left empty (PolishLbfgs adds it).
+inline PolishResult MinimizeLbfgs(Objective& obj, Vector x, int max_iterations, double grad_tolerance) {
   PolishResult r;
   double f = 0;
   Vector g;
   if (obj.ValueAndGradient(x, &f, &g) != EvalStatus::kOk) {
     r.x = x;
-    r.check = CheckPoint(obj, x, so);
     return r;
   }
   const Vector x0 = x;
   const double reach = 100.0 * std::max(1.0, x0.norm());
   std::deque<std::pair<Vector, Vector>> pairs;  // (s, y), newest last
-  for (; r.iterations < o.polish_max_iterations; ++r.iterations) {
-    if (g.norm() <= o.polish_grad_tolerance || (x - x0).norm() > reach) break;
+  for (; r.iterations < max_iterations; ++r.iterations) {
+    if (g.norm() <= grad_tolerance || (x - x0).norm() > reach) break;
     // Two-loop recursion: p = -H_k g.
     Vector q = g;
     std::vector<double> alpha(pairs.size());
@@ -172,8 +172,14 @@ inline PolishResult PolishLbfgs(Objective& obj, Vector x, const LeafOptions& o, 
     if (stalled) break;
   }
   r.x = x;
-  r.converged = g.norm() <= o.polish_grad_tolerance;
-  r.check = CheckPoint(obj, x, so);
+  r.converged = g.norm() <= grad_tolerance;
+  return r;
+}
+
+// MinimizeLbfgs, then the leaf's verification (lambda_min by a matrix-free solve).
+inline PolishResult PolishLbfgs(Objective& obj, const Vector& x, const LeafOptions& o, const SpectrumOptions& so) {
+  PolishResult r = MinimizeLbfgs(obj, x, o.polish_max_iterations, o.polish_grad_tolerance);
+  r.check = CheckPoint(obj, r.x, so);
   return r;
 }
 

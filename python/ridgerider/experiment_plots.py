@@ -6,6 +6,9 @@
 - lever-game: ``cross_play.png``, the cross-play heatmaps (player 1 of run a with player 2
   of run b) of the chosen ridge and of the self-play baseline, and the mean cross-play of
   every ridge.
+- fashion-mnist: ``per_class.png``, per-class test accuracy of every leaf at the end of its
+  ride (before finishing) and after finishing, with Adam's beside them, and the leaves'
+  pairwise disagreement.
 
 Command line (what the reproduce command calls)::
 
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_tree_mdp", "plot_lever_game", "plot_dir", "main"]
+__all__ = ["plot_tree_mdp", "plot_lever_game", "plot_per_class", "plot_dir", "main"]
 
 _METHODS = [
     ("rr", "Ridge Rider"),
@@ -99,6 +102,39 @@ def plot_lever_game(results: dict):
     return fig
 
 
+def plot_per_class(results: dict):
+    """Per-class test accuracy of the leaves (rows) over the classes (columns): at the ride's end
+    (what the ridge learned first) and after finishing; Adam's row at the bottom of the right."""
+    plt = _pyplot()
+    leaves = results["leaves"]
+    names = ["".join(f"({b[0]},{b[1]:+d})" for b in l["fingerprint"]) for l in leaves]
+    end = np.array([l["ride_end_per_class_accuracy"] for l in leaves])
+    fin = np.array([l["per_class_accuracy"] for l in leaves] + [results["baseline"]["per_class_accuracy"]])
+    classes = results.get("class_names") or [str(c) for c in range(end.shape[1])]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.45 * len(fin) + 2.2),
+                             gridspec_kw={"width_ratios": [1, 1, 0.8]})
+    for ax, m, rows, title in [
+        (axes[0], end, names, "per-class test accuracy at the end of each ride"),
+        (axes[1], fin, names + ["Adam (baseline)"], "after finishing (Adam)"),
+    ]:
+        im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax.set_title(title, fontsize=9)
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if m[i, j] < 0.5 else "black")
+    fig.colorbar(im, ax=axes[:2], shrink=0.8, label="accuracy")
+    dis = np.array(results["disagreement"])
+    im2 = axes[2].imshow(dis, cmap="magma", aspect="auto")
+    axes[2].set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    axes[2].set_yticks(range(len(names)), names, fontsize=7)
+    axes[2].set_title("fraction of test images two leaves label differently", fontsize=9)
+    fig.colorbar(im2, ax=axes[2], shrink=0.8)
+    return fig
+
+
 def plot_dir(directory) -> list:
     """Writes the figures of one result directory; returns the files written."""
     directory = Path(directory)
@@ -110,6 +146,9 @@ def plot_dir(directory) -> list:
     elif kind == "lever-game":
         out = directory / "cross_play.png"
         plot_lever_game(results).savefig(out, dpi=120, bbox_inches="tight")
+    elif kind in ("fashion-mnist",):
+        out = directory / "per_class.png"
+        plot_per_class(results).savefig(out, dpi=120, bbox_inches="tight")
     else:
         raise ValueError(f"{directory}: no plots for experiment {kind!r}")
     return [out]

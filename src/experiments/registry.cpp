@@ -13,11 +13,13 @@ namespace ridgerider::experiments {
 
 Experiment MakeTreeMdpExperiment();
 Experiment MakeLeverGameExperiment();
+Experiment MakeFashionMnistExperiment();
 
 const std::vector<Experiment>& Experiments() {
   static const std::vector<Experiment> all = {
       MakeTreeMdpExperiment(),
       MakeLeverGameExperiment(),
+      MakeFashionMnistExperiment(),
   };
   return all;
 }

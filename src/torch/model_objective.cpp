@@ -273,10 +273,14 @@ class ModelObjectiveImpl final : public ModelObjective {
       const at::Tensor out = net_->Forward(p, inputs.narrow(0, s, n));
       const at::Tensor lab = labels.narrow(0, s, n);
       loss += LossSum(out, lab).item<double>();
-      const at::Tensor hit = out.argmax(1).eq(lab).to(at::kLong).contiguous();
+      const at::Tensor arg = out.argmax(1);
+      const at::Tensor hit = arg.eq(lab).to(at::kLong).contiguous();
+      const at::Tensor pred = arg.to(at::kLong).contiguous();
       const std::int64_t* h = hit.data_ptr<std::int64_t>();
+      const std::int64_t* pr = pred.data_ptr<std::int64_t>();
       for (long i = 0; i < n; ++i) {
         const long c = d.labels[s + i];
+        e.predictions.push_back(static_cast<int>(pr[i]));
         ++total[c];
         correct[c] += h[i];
         right += h[i];

@@ -97,6 +97,7 @@ struct ModelEvaluation {
   double loss = 0;
   double accuracy = 0;                  // argmax of the output == label
   std::vector<double> class_accuracy;   // per label (NaN for a label with no sample)
+  std::vector<int> predictions;         // argmax of the output, per sample (disagreement)
   long samples = 0;
 };
 
