@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "ridgerider/errors.hpp"
 #include "ridgerider/rng.hpp"
@@ -379,6 +380,42 @@ TEST(ModelObjectiveScript, ScriptedSequentialEqualsTheBuiltInMlp) {
   double fc = 0;
   c->Value(x0, &fc);
   EXPECT_EQ(fc, f);
+}
+
+// Clones ride on threads at the same time: each must own its module (the parameter slots are
+// re-pointed at every forward) and its parameters.
+TEST(ModelObjectiveScript, ClonesEvaluateConcurrently) {
+  REQUIRE_FIXTURES();
+  auto data = Synthetic();
+  auto a = MakeModelObjective(Script("seq"), data);
+  std::unique_ptr<Objective> b = a->Clone();
+  const Vector x = a->InitialParameters(), y = RandomVector(a->dim(), 14, 0.5);
+  double fx = 0, fy = 0;
+  Vector gx, gy;
+  a->ValueAndGradient(x, &fx, &gx);
+  b->ValueAndGradient(y, &fy, &gy);
+  ASSERT_NE(fx, fy);
+  std::vector<double> got_a, got_b;
+  std::vector<Vector> grad_a, grad_b;
+  auto work = [](Objective* o, const Vector& p, const Vector& q, std::vector<double>* f, std::vector<Vector>* g) {
+    for (int i = 0; i < 40; ++i) {
+      double v = 0;
+      Vector gr;
+      o->ValueAndGradient(i % 2 ? q : p, &v, &gr);  // alternate points: every call rebuilds
+      if (i % 2 == 0) f->push_back(v), g->push_back(gr);
+    }
+  };
+  const Vector far = x + RandomVector(a->dim(), 15, 0.1);
+  std::thread t1(work, a.get(), x, far, &got_a, &grad_a);
+  std::thread t2(work, b.get(), y, far, &got_b, &grad_b);
+  t1.join();
+  t2.join();
+  for (size_t i = 0; i < got_a.size(); ++i) {
+    EXPECT_EQ(got_a[i], fx);
+    EXPECT_EQ(got_b[i], fy);
+    EXPECT_EQ(grad_a[i], gx);
+    EXPECT_EQ(grad_b[i], gy);
+  }
 }
 
 TEST(ModelObjectiveScript, TrainingModeDropoutAndBatchNormAreRefused) {

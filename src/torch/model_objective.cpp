@@ -19,7 +19,7 @@
 
 #include "ridgerider/errors.hpp"
 #include "ridgerider/rng.hpp"
-#include "torch/torch_errors.hpp"
+#include "torch/torchscript_support.hpp"
 
 namespace ridgerider {
 
@@ -520,6 +520,7 @@ void LoadScript(const ModelSpec& spec, Shared* sh) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw InputError(what + ": no such file (give a TorchScript module saved with torch.jit.save, or mlp:IN-H-...-OUT)");
   }
+  ConfigureTorchScriptExecutor();
   torch::jit::Module m;
   try {
     m = torch::jit::load(path);
