@@ -112,10 +112,15 @@ TEST(ModelObjective, FlatLayoutMatchesAnIndependentForwardPass) {
   ModelSpec other = Mlp();
   other.seed = 1;
   EXPECT_NE(x0, MakeModelObjective(other, data)->InitialParameters());
+  ModelSpec shaped = Mlp();
+  shaped.input_shape = {2, 3};  // the MLP flattens whatever shape it is given
+  auto obj2 = MakeModelObjective(shaped, data);
   for (const Vector& x : {x0, RandomVector(obj->dim(), 1)}) {
-    double f = 0;
+    double f = 0, f2 = 0;
     ASSERT_EQ(obj->Value(x, &f), EvalStatus::kOk);
     EXPECT_NEAR(f, EigenMlpLoss(x, {6, 5, 4, 3}, *data), 1e-12);
+    obj2->Value(x, &f2);
+    EXPECT_EQ(f, f2);
   }
 }
 
@@ -248,6 +253,19 @@ TEST(ModelObjective, FixedBatchIsTheDocumentedSubsetPerKey) {
   EXPECT_NEAR(f1, EigenMlpLoss(x, {6, 5, 4, 3}, *data, s5), 1e-12);
   EXPECT_LT(RelErr(g1, g2), 1e-12);
   EXPECT_LT(RelErr(h1, h2), 1e-12);
+  // Chunks within a fixed batch: the same numbers.
+  ModelSpec sc = s;
+  sc.batch.chunk = 5;
+  auto chunked = MakeModelObjective(sc, data);
+  chunked->SetRideKey(5);
+  EXPECT_EQ(chunked->BatchIndices(), s5);
+  double fch = 0;
+  Vector gch, hch;
+  chunked->ValueAndGradient(x, &fch, &gch);
+  chunked->Hvp(x, v, &hch);
+  EXPECT_NEAR(fch, f1, 1e-13);
+  EXPECT_LT(RelErr(gch, g1), 1e-12);
+  EXPECT_LT(RelErr(hch, h1), 1e-12);
   // A new key invalidates the cached point: same x, other batch, other loss.
   obj->SetRideKey(6);
   double f6 = 0;

@@ -491,7 +491,7 @@ class ModelObjectiveImpl final : public ModelObjective {
     const auto& per = sh_->spec.input_shape.empty() ? std::vector<std::int64_t>{d.features()} : sh_->spec.input_shape;
     shape.insert(shape.end(), per.begin(), per.end());
     const at::Tensor t = at::from_blob(const_cast<float*>(d.inputs.data()), shape, at::kFloat);
-    return t.to(theta_.scalar_type());  // a copy: `d` need not outlive the call
+    return t.to(theta_.scalar_type());  // float32: no copy (`d` outlives the call)
   }
   static at::Tensor LabelsOf(const data::Dataset& d) {
     return at::from_blob(const_cast<std::int64_t*>(d.labels.data()), {d.size()}, at::kLong);
