@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "ridgerider/errors.hpp"
 #include "ridgerider/rng.hpp"
@@ -111,10 +112,15 @@ TEST(ModelObjective, FlatLayoutMatchesAnIndependentForwardPass) {
   ModelSpec other = Mlp();
   other.seed = 1;
   EXPECT_NE(x0, MakeModelObjective(other, data)->InitialParameters());
+  ModelSpec shaped = Mlp();
+  shaped.input_shape = {2, 3};  // the MLP flattens whatever shape it is given
+  auto obj2 = MakeModelObjective(shaped, data);
   for (const Vector& x : {x0, RandomVector(obj->dim(), 1)}) {
-    double f = 0;
+    double f = 0, f2 = 0;
     ASSERT_EQ(obj->Value(x, &f), EvalStatus::kOk);
     EXPECT_NEAR(f, EigenMlpLoss(x, {6, 5, 4, 3}, *data), 1e-12);
+    obj2->Value(x, &f2);
+    EXPECT_EQ(f, f2);
   }
 }
 
@@ -247,6 +253,19 @@ TEST(ModelObjective, FixedBatchIsTheDocumentedSubsetPerKey) {
   EXPECT_NEAR(f1, EigenMlpLoss(x, {6, 5, 4, 3}, *data, s5), 1e-12);
   EXPECT_LT(RelErr(g1, g2), 1e-12);
   EXPECT_LT(RelErr(h1, h2), 1e-12);
+  // Chunks within a fixed batch: the same numbers.
+  ModelSpec sc = s;
+  sc.batch.chunk = 5;
+  auto chunked = MakeModelObjective(sc, data);
+  chunked->SetRideKey(5);
+  EXPECT_EQ(chunked->BatchIndices(), s5);
+  double fch = 0;
+  Vector gch, hch;
+  chunked->ValueAndGradient(x, &fch, &gch);
+  chunked->Hvp(x, v, &hch);
+  EXPECT_NEAR(fch, f1, 1e-13);
+  EXPECT_LT(RelErr(gch, g1), 1e-12);
+  EXPECT_LT(RelErr(hch, h1), 1e-12);
   // A new key invalidates the cached point: same x, other batch, other loss.
   obj->SetRideKey(6);
   double f6 = 0;
@@ -379,6 +398,42 @@ TEST(ModelObjectiveScript, ScriptedSequentialEqualsTheBuiltInMlp) {
   double fc = 0;
   c->Value(x0, &fc);
   EXPECT_EQ(fc, f);
+}
+
+// Clones ride on threads at the same time: each must own its module (the parameter slots are
+// re-pointed at every forward) and its parameters.
+TEST(ModelObjectiveScript, ClonesEvaluateConcurrently) {
+  REQUIRE_FIXTURES();
+  auto data = Synthetic();
+  auto a = MakeModelObjective(Script("seq"), data);
+  std::unique_ptr<Objective> b = a->Clone();
+  const Vector x = a->InitialParameters(), y = RandomVector(a->dim(), 14, 0.5);
+  double fx = 0, fy = 0;
+  Vector gx, gy;
+  a->ValueAndGradient(x, &fx, &gx);
+  b->ValueAndGradient(y, &fy, &gy);
+  ASSERT_NE(fx, fy);
+  std::vector<double> got_a, got_b;
+  std::vector<Vector> grad_a, grad_b;
+  auto work = [](Objective* o, const Vector& p, const Vector& q, std::vector<double>* f, std::vector<Vector>* g) {
+    for (int i = 0; i < 40; ++i) {
+      double v = 0;
+      Vector gr;
+      o->ValueAndGradient(i % 2 ? q : p, &v, &gr);  // alternate points: every call rebuilds
+      if (i % 2 == 0) f->push_back(v), g->push_back(gr);
+    }
+  };
+  const Vector far = x + RandomVector(a->dim(), 15, 0.1);
+  std::thread t1(work, a.get(), x, far, &got_a, &grad_a);
+  std::thread t2(work, b.get(), y, far, &got_b, &grad_b);
+  t1.join();
+  t2.join();
+  for (size_t i = 0; i < got_a.size(); ++i) {
+    EXPECT_EQ(got_a[i], fx);
+    EXPECT_EQ(got_b[i], fy);
+    EXPECT_EQ(grad_a[i], gx);
+    EXPECT_EQ(grad_b[i], gy);
+  }
 }
 
 TEST(ModelObjectiveScript, TrainingModeDropoutAndBatchNormAreRefused) {

@@ -19,7 +19,7 @@
 
 #include "ridgerider/errors.hpp"
 #include "ridgerider/rng.hpp"
-#include "torch/torch_errors.hpp"
+#include "torch/torchscript_support.hpp"
 
 namespace ridgerider {
 
@@ -495,7 +495,7 @@ class ModelObjectiveImpl final : public ModelObjective {
     const auto& per = sh_->spec.input_shape.empty() ? std::vector<std::int64_t>{d.features()} : sh_->spec.input_shape;
     shape.insert(shape.end(), per.begin(), per.end());
     const at::Tensor t = at::from_blob(const_cast<float*>(d.inputs.data()), shape, at::kFloat);
-    return t.to(theta_.scalar_type());  // a copy: `d` need not outlive the call
+    return t.to(theta_.scalar_type());  // float32: no copy (`d` outlives the call)
   }
   static at::Tensor LabelsOf(const data::Dataset& d) {
     return at::from_blob(const_cast<std::int64_t*>(d.labels.data()), {d.size()}, at::kLong);
@@ -524,6 +524,7 @@ void LoadScript(const ModelSpec& spec, Shared* sh) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw InputError(what + ": no such file (give a TorchScript module saved with torch.jit.save, or mlp:IN-H-...-OUT)");
   }
+  ConfigureTorchScriptExecutor();
   torch::jit::Module m;
   try {
     m = torch::jit::load(path);

@@ -28,7 +28,7 @@
 #include "ridgerider/errors.hpp"
 #include "torch/native_tape.hpp"
 #include "torch/tape_translate.hpp"
-#include "torch/torch_errors.hpp"
+#include "torch/torchscript_support.hpp"
 
 namespace ridgerider {
 namespace {
@@ -623,6 +623,8 @@ std::unique_ptr<Objective> MakeTorchScriptFromFile(const std::string& path, int 
 }
 
 std::string TorchErrorMessage(const std::exception& e) { return MessageOf(e); }
+
+void ConfigureTorchScriptExecutor() { ConfigureExecutorOnce(); }
 
 bool UsesNativeTape(const Objective& objective) {
   return dynamic_cast<const TapeObjective*>(&objective) != nullptr;
