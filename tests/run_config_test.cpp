@@ -93,5 +93,24 @@ TEST(RunConfig, NumberOverflowInAConfigFileIsBadInput) {
   EXPECT_NE(ErrorOf([&] { ApplyConfigFile(c, path); }).find("not valid JSON"), std::string::npos);
 }
 
+
+TEST(RunConfig, SpectrumOptionsRoundTripAndAreChecked) {
+  RunConfig c;
+  ApplyOption(c, "spectrum-method", "matrix-free");
+  ApplyOption(c, "eigen-solver", "spectra");
+  ApplyOption(c, "eigenpairs", 4);
+  EXPECT_EQ(c.explore.spectrum.method, SpectrumMethod::kMatrixFree);
+  EXPECT_EQ(c.explore.spectrum.solver, EigenSolver::kSpectra);
+  EXPECT_EQ(ConfigToJson(c)["spectrum-method"], "matrix-free");
+  EXPECT_NE(ErrorOf([&] { ApplyOption(c, "spectrum-method", "sparse"); }).find("auto, dense, matrix-free"),
+            std::string::npos);
+  c.problem = "toy2d";
+  c.explore.spectrum.track_tolerance = 0;
+  EXPECT_NE(ErrorOf([&] { ValidateConfig(c); }).find("track-tolerance"), std::string::npos);
+  c.explore.spectrum.track_tolerance = 1e-3;
+  c.explore.spectrum.krylov_basis = 5;
+  EXPECT_NE(ErrorOf([&] { ValidateConfig(c); }).find("krylov-basis"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ridgerider::io

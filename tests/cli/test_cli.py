@@ -186,3 +186,26 @@ def test_threads_give_the_same_result_and_events(tmp_path):
         del r["summary"]["wall_time_s"]
         outs.append((json.dumps(r, sort_keys=True), (out / "events.jsonl").read_bytes()))
     assert outs[0] == outs[1]
+
+
+def test_matrix_free_path_is_chosen_by_dimension_recorded_and_finds_the_minima(tmp_path):
+    out = tmp_path / "mf"
+    code, _, err = run("run", "--problem", "wells3d", "--spectrum-method", "matrix-free", "--no-settle",
+                       "--out", out)
+    assert code == 0, err
+    r = result(out)
+    s = r["summary"]
+    assert s["spectrum_method"] == "matrix-free" and s["polish_method"] == "lbfgs"
+    assert s["settle_method"] == "off" and s["hessians"] == 0 and s["hvps"] > 0
+    assert s["minima"] == 8 and r["options"]["spectrum-method"] == "matrix-free"
+    # auto picks matrix-free above dense-max-dim; forcing dense there is refused
+    code, _, err = run("run", "--problem", "wells3d", "--dense-max-dim", "2", "--max-rides", "2",
+                       "--out", tmp_path / "auto")
+    assert code == 0, err
+    assert result(tmp_path / "auto")["summary"]["spectrum_method"] == "matrix-free"
+    assert result(tmp_path / "auto")["summary"]["settle_method"] == "off (matrix-free)"
+    code, _, err = run("run", "--problem", "wells3d", "--spectrum-method", "dense", "--dense-max-dim", "2",
+                       "--out", tmp_path / "bad")
+    assert code == 2 and "dense-max-dim" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run("run", "--problem", "wells3d", "--eigenpairs", "0", "--out", tmp_path / "bad2")
+    assert code == 2 and "eigenpairs" in err
