@@ -27,8 +27,8 @@ struct Preset {
   double finish_epochs; // Adam epochs over the whole training set, for leaves and baseline
 };
 
-Preset QuickPreset() { return {4000, 128, 3, 12, 150, 20, 2.0}; }
-Preset FullPreset() { return {20000, 128, 5, 40, 400, 50, 8.0}; }
+Preset QuickPreset() { return {3000, 128, 3, 12, 120, 20, 2.0}; }
+Preset FullPreset() { return {10000, 128, 4, 40, 400, 60, 10.0}; }
 
 // One line per finished ride: these rides take seconds each.
 struct RideProgress : ExploreCallback {
@@ -214,8 +214,8 @@ Experiment MakeFashionMnistExperiment() {
           "the paper's MNIST experiment on Fashion-MNIST: diverse MLPs from the symmetric saddle",
           "An MLP 784-128-128-10 (tanh) at its maximally invariant saddle; Ridge Rider follows the most "
           "negative ridges with matrix-free curvature; each leaf is finished with Adam and compared with Adam "
-          "from a standard initialisation (train/test/per-class accuracy, pairwise disagreement). Full: 5 ridges, "
-          "RR on 20,000 images, 8 epochs of finishing. --quick: 3 ridges, 4,000 images, 2 epochs.",
+          "from a standard initialisation (train/test/per-class accuracy, pairwise disagreement). Full: 4 ridges, "
+          "RR on 10,000 images, 10 epochs of finishing. --quick: 3 ridges, 3,000 images, 2 epochs.",
           Run};
 }
 
