@@ -226,7 +226,7 @@ struct SpectrumOptions {
   int solve_max_hvps = 3000;
   // Ride steps: the tracked ridge is re-solved from the previous direction (and
   // track_block_size - 1 neighbouring Ritz vectors) until its residual is <= track_tolerance
-  // times the largest curvature seen in the ride, or track_max_hvps HVPs were spent.
+  // times |lambda| of the ridge where the ride started, or track_max_hvps HVPs were spent.
   double track_tolerance = 1e-3;
   int track_block_size = 1;
   int track_max_hvps = 20;

@@ -64,9 +64,10 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
   RidgeTracker tracker(o.spectrum, o.ridge.cluster_tolerance, start.eigenvalue);
   const std::uint64_t solve_seed = SolveSeed(o.seed, start.node);
   // Matrix-free: the spectrum at out.x, solved when a rule or the branch point needs it.
+  // Unseeded: seeding with the tracked ridge was measured to cost more HVPs for k >= 5
+  // (docs/benchmarks.md).
   const auto solve_here = [&]() {
-    Matrix seed_vectors = e;
-    return SearchSpectrumAt(obj, out.x, o.spectrum, &out.spectrum, seed_vectors, solve_seed);
+    return SearchSpectrumAt(obj, out.x, o.spectrum, &out.spectrum, Matrix(), solve_seed);
   };
 
   while (true) {

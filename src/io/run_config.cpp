@@ -238,7 +238,7 @@ std::vector<OptionSpec> BuildTable() {
   add(Field("solve-max-hvps", Kind::kInteger, "HVP cap of one branch-point solve", &ExploreOptions::spectrum,
             &SpectrumOptions::solve_max_hvps));
   add(Field("track-tolerance", Kind::kNumber,
-            "ride steps: the tracked ridge's residual / largest curvature seen in the ride",
+            "ride steps: the tracked ridge's residual / |lambda| of the ridge at the ride's start",
             &ExploreOptions::spectrum, &SpectrumOptions::track_tolerance));
   add(Field("track-block-size", Kind::kInteger, "vectors the ridge tracker carries from step to step",
             &ExploreOptions::spectrum, &SpectrumOptions::track_block_size));

@@ -31,7 +31,8 @@ struct KrylovOptions {
   int block_size = 1;      // wanted residuals added per expansion
   int max_basis = 40;      // basis vectors before a thick restart
   long max_hvps = 3000;    // the solve stops here, converged or not
-  // |H v - theta v| <= tolerance * scale, scale = max(this->scale, largest |Ritz value|).
+  // |H v - theta v| <= tolerance * scale: this scale when > 0, else the largest |Ritz value|
+  // (an estimate of |H| from below).
   double tolerance = 1e-8;
   double scale = 0;
   double cluster_tolerance = 1e-6;  // KrylovTrack: Ritz values this close form one cluster
@@ -142,7 +143,7 @@ inline Spectrum KrylovSmallest(const HessianOperator& op, int k, const Matrix& s
     detail::RayleighRitz(space, &theta, &y);
     const int m = space.size();
     const int wanted = std::min(k, m);
-    sum.scale = std::max(o.scale, theta.cwiseAbs().maxCoeff());
+    sum.scale = o.scale > 0 ? o.scale : theta.cwiseAbs().maxCoeff();
     const double tol = o.tolerance * std::max(sum.scale, 1e-300);
     // Residuals of the wanted pairs; the unconverged ones (in order) expand the space.
     const Matrix yw = y.leftCols(wanted);
@@ -234,7 +235,7 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
     theta_b = w.sum() > 0 ? theta.segment(begin, end - begin).dot(w) / w.sum() : theta[best];
     const Vector r = space.AQ() * yb - theta_b * (space.Q() * yb);
     tp.residual = r.norm();
-    sum.scale = std::max(o.scale, theta.cwiseAbs().maxCoeff());
+    sum.scale = o.scale > 0 ? o.scale : theta.cwiseAbs().maxCoeff();
     if (tp.residual <= o.tolerance * sum.scale) {
       sum.converged = true;
       break;

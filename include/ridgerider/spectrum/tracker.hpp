@@ -26,10 +26,12 @@ struct TrackedRidge {
 
 class RidgeTracker {
  public:
-  // initial_scale: a curvature magnitude known before the first step (the ridge's eigenvalue);
-  // the residual tolerance is relative to the largest curvature seen since.
-  RidgeTracker(const SpectrumOptions& so, double cluster_tolerance, double initial_scale)
-      : so_(so), cluster_tolerance_(cluster_tolerance), scale_(std::abs(initial_scale)) {}
+  // scale: the curvature the residual tolerance is relative to -- the ridge's eigenvalue where
+  // the ride started, so that a ridge of small curvature in a Hessian of large norm is still
+  // resolved (a tolerance relative to |H| would accept a mix of it and its neighbours). 0: the
+  // largest |Ritz value| of each solve.
+  RidgeTracker(const SpectrumOptions& so, double cluster_tolerance, double scale)
+      : so_(so), cluster_tolerance_(cluster_tolerance), scale_(std::abs(scale)) {}
 
   // The ridge continuing `previous` (unit) at x. kOk unless an HVP was non-finite or failed.
   EvalStatus Update(Objective& obj, const Vector& x, const Vector& previous, double overlap_floor,
@@ -51,7 +53,6 @@ class RidgeTracker {
     ++updates_;
     unconverged_ += sum.converged ? 0 : 1;
     if (sum.status != EvalStatus::kOk) return sum.status;
-    scale_ = std::max(scale_, sum.scale);
     neighbours_ = std::move(p.neighbours);
     out->direction = std::move(p.direction);
     out->eigenvalue = p.eigenvalue;
