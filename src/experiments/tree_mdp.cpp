@@ -1,11 +1,12 @@
 // `ridgerider reproduce tree-mdp`: exploration in tree-structured MDPs (the paper's Sec. 5.1).
 //
 // Per tree: find the MIS (gradient-norm minimisation with an entropy bonus from the uniform
-// policy, Levenberg-Marquardt), run Ridge Rider from it (the paper's ride rule, see RideTree), finish every RR leaf with gradient ascent until the policy
-// is near-deterministic, and count the distinct positive-reward leaves reached. Three baselines
-// get the same number of evaluations as RR used (its gradients plus one per dense Hessian):
-// gradient ascent from random starts, from the MIS (slightly perturbed), and from the
-// MIS along random orthonormal directions instead of eigenvectors.
+// policy, Levenberg-Marquardt), run Ridge Rider from it (the paper's ride rule, see RideTree),
+// finish every RR leaf with gradient ascent until the policy is near-deterministic, and count
+// the distinct positive-reward leaves reached. Three baselines get the same number of
+// evaluations as RR used (its gradients plus one per dense Hessian): gradient ascent from
+// random starts, from the MIS (slightly perturbed), and from the MIS along random orthonormal
+// directions instead of eigenvectors.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
