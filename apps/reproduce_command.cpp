@@ -18,6 +18,13 @@ std::string ExperimentList() {
     char buf[512];
     std::snprintf(buf, sizeof buf, "  %-12s %s\n", e.name.c_str(), e.description.c_str());
     text += buf;
+    // The details, indented under the name.
+    std::string line;
+    for (char ch : e.details + "\n") {
+      if (ch != '\n') { line += ch; continue; }
+      if (!line.empty()) text += std::string(15, ' ') + line + "\n";
+      line.clear();
+    }
   }
   return text;
 }

@@ -66,7 +66,7 @@ def plot_tree_mdp(results: dict):
     ax.set_ylabel("fraction of positive-reward leaves found")
     n = results["setup"]["trees_per_depth"]
     ax.set_title(f"Tree MDP: mean ± std over {n} trees (dots: worst tree; dashed: 95% target)", fontsize=9)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, frameon=False)
     fig.tight_layout()
     return fig
 
