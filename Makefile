@@ -19,7 +19,7 @@ build: setup
 
 demo: TARGETS = --target ridgerider
 demo: build
-	$(BUILD)/apps/ridgerider run --problem toy2d --out runs/demo
+	$(BUILD)/apps/ridgerider run --problem toy2d --out runs/demo --overwrite
 	@echo "demo: open runs/demo/landscape.png; every solution is in runs/demo/result.json"
 
 test: build
