@@ -45,7 +45,7 @@ def kill_and_resume(out, delay, after_first_checkpoint=True):
     if (out / "result.json").exists():
         return "finished before the kill"
     if not (out / "checkpoint.json").exists() and not (out / "checkpoint.prev.json").exists():
-        code, _, err = run(*ARGS, "--out", out)  # killed before the first checkpoint: start again
+        code, _, err = run(*ARGS, "--out", out, "--overwrite")  # killed before the first checkpoint: start again
         assert code == 0, err
         return "killed before the first checkpoint"
     code, _, err = run("run", "--resume", out, "--no-progress")
@@ -106,3 +106,36 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path):
 def test_resume_refuses_new_options(tmp_path):
     code, _, err = run("run", "--resume", tmp_path, "--max-rides", "3")
     assert code == 2 and "--max-rides cannot change them" in err
+
+
+def test_a_new_run_never_writes_over_an_earlier_one(tmp_path):
+    out = tmp_path / "done"
+    assert run("run", "--problem", "toy2d", "--no-progress", "--out", out)[0] == 0
+    assert (out / "landscape.png").exists()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = run("run", "--problem", "wells3d", "--no-progress", "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "already holds a run (result.json)" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # --overwrite replaces the run's files and leaves anything else in the directory alone.
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run("run", "--problem", "wells3d", "--no-progress", "--out", out, "--overwrite")
+    assert code == 0, err
+    assert result(out)["problem"]["name"] == "wells3d" and (out / "notes.txt").read_text() == "mine"
+    assert not (out / "landscape.png").exists()  # the old run's plot went with it
+
+
+def test_an_unfinished_run_is_pointed_to_resume(tmp_path, reference):
+    out = tmp_path / "killed"
+    p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (out / "checkpoint.json").exists() and p.poll() is None:
+        time.sleep(0.005)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    if (out / "result.json").exists():
+        pytest.skip("the run finished before the kill")
+    code, _, err = run(*ARGS, "--out", out)
+    assert code == 2 and f"already holds an unfinished run" in err and f"--resume {out}" in err
+    code, _, err = run("run", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert comparable(out) == reference[0]
