@@ -139,3 +139,12 @@ def test_an_unfinished_run_is_pointed_to_resume(tmp_path, reference):
     code, _, err = run("run", "--resume", out, "--no-progress")
     assert code == 0, err
     assert comparable(out) == reference[0]
+
+
+def test_nothing_is_written_outside_out(tmp_path):
+    cwd, out = tmp_path / "cwd", tmp_path / "deep" / "out"
+    cwd.mkdir()
+    code, _, err = run("run", "--problem", "toy2d", "--checkpoint-interval", "0", "--out", out, cwd=cwd)
+    assert code == 0, err
+    assert list(cwd.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "deep"]
+    assert sorted(p.name for p in out.iterdir()) == ["events.jsonl", "landscape.png", "result.json", "solutions.csv"]
