@@ -2,6 +2,7 @@
 // Bad input of any kind ends here as one line on stderr and exit status 2.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,10 @@ int MainUnderMpi(int argc, char** argv) {
 int main(int argc, char** argv) {
 #ifdef RIDGERIDER_HAVE_MPI
   if (ridgerider::mpi::LaunchedByMpirun()) return MainUnderMpi(argc, argv);
+#else
+  // Several copies of a build without MPI would each run the whole search into the same --out.
+  if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE"); n && std::string(n) != "1")
+    return Fail("this ridgerider was built without MPI (CMake found none); run it without mpirun");
 #endif
   return Main(argc, argv, {});
 }
