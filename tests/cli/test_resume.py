@@ -32,12 +32,20 @@ def reference(tmp_path_factory):
     return comparable(out), result(out)["summary"]["wall_time_s"]
 
 
-def kill_and_resume(out, delay, after_first_checkpoint=True):
-    """Kills the run `delay` seconds into its search (after its first checkpoint appeared), or
-    `delay` seconds after launch when after_first_checkpoint is false."""
+def finished_rides(out):
+    try:
+        return (out / "events.jsonl").read_bytes().count(b'"event":"ride_end"')
+    except FileNotFoundError:
+        return 0
+
+
+def kill_and_resume(out, delay, after_rides=None):
+    """Kills the run `delay` seconds after `after_rides` rides finished (counted in its events,
+    flushed with every checkpoint), so that the kill lands mid-run however loaded the machine;
+    or `delay` seconds after launch when after_rides is None."""
     p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if after_first_checkpoint:
-        while not (out / "checkpoint.json").exists() and p.poll() is None:
+    if after_rides is not None:
+        while finished_rides(out) < after_rides and p.poll() is None:
             time.sleep(0.005)
     time.sleep(delay)
     p.send_signal(signal.SIGKILL)
@@ -55,14 +63,15 @@ def kill_and_resume(out, delay, after_first_checkpoint=True):
 
 def test_kill_minus_9_at_random_moments_then_resume(tmp_path, reference):
     expected, search_time = reference
+    rides = json.loads(expected[0])["summary"]["rides"]
     rng = random.Random(1234)
     outcomes = []
     for i in range(KILLS):
         out = tmp_path / f"kill{i}"
         if i % 5 == 4:  # also right at launch, before or while the first checkpoint is written
-            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.4), after_first_checkpoint=False))
-        else:
-            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.7 * search_time)))
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.4)))
+        else:  # mid-run: after a random number of rides, at a random moment of the next one
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.05), after_rides=rng.randint(1, rides - 2)))
         assert comparable(out) == expected, f"kill {i} ({outcomes[-1]})"
         assert not (out / "checkpoint.json").exists()  # a finished run leaves no checkpoint
     assert outcomes.count("resumed") >= KILLS // 2, outcomes  # most kills really land mid-run
