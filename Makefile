@@ -1,12 +1,14 @@
 # The two commands of the README:
 #   make demo   installs what is missing, builds, runs Ridge Rider on the built-in 2-D landscape
 #               and writes runs/demo/ (result.json, events.jsonl, solutions.csv, landscape.png)
-#   make test   installs what is missing, builds, runs the whole test suite
+#   make test   installs what is missing, builds, runs the whole test suite, then the suite again
+#               built with ASan+UBSan (test-sanitize) and a short fuzz run (fuzz); CI runs this
+#   make check  the fast part for developers: build and run the suite once
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup build demo test check bench clean
 
 all: build
 
@@ -19,11 +21,15 @@ build: setup
 
 demo: TARGETS = --target ridgerider
 demo: build
-	$(BUILD)/apps/ridgerider run --problem toy2d --out runs/demo
+	$(BUILD)/apps/ridgerider run --problem toy2d --out runs/demo --overwrite
 	@echo "demo: open runs/demo/landscape.png; every solution is in runs/demo/result.json"
 
-test: build
+check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# In this order: the plain suite fails fastest; the sanitizer build (~11 min on 2 cores) and the
+# fuzzers (FUZZ_TIME s each, plus clang's install and build) follow.
+test: check test-sanitize fuzz
 
 clean:
 	rm -rf $(BUILD)
@@ -47,7 +53,7 @@ test-sanitize: setup
 	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ctest --output-on-failure -j$(JOBS)
 
 # Needs clang and libclang-rt-14-dev (clang's libFuzzer/ASan runtimes); installed here if missing
-# rather than in setup.sh, so `make test`/`make demo` do not pull in clang.
+# rather than in setup.sh, so `make demo`/`make check` do not pull in clang.
 fuzz: setup
 	@for p in clang-14 libclang-rt-14-dev; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 	  || { echo "fuzz: installing $$p" >&2; $$( [ $$(id -u) -ne 0 ] && echo sudo ) sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $$p" >/dev/null; }; done

@@ -2,6 +2,7 @@
 // Bad input of any kind ends here as one line on stderr and exit status 2.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,9 @@
 #include "reproduce_command.hpp"
 #include "ridgerider/errors.hpp"
 #include "run_command.hpp"
+#ifdef RIDGERIDER_HAVE_MPI
+#include "mpi/mpi_rides.hpp"
+#endif
 
 namespace {
 
@@ -37,9 +41,7 @@ std::string WithSuggestions(const CLI::ParseError& e, int argc, char** argv) {
   return msg;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv, const ridgerider::app::Distribute& distribute) {
   CLI::App app{
       "ridgerider: finds diverse solutions of an optimisation problem with Ridge Rider -- from a saddle,\n"
       "follow every negative-curvature eigenvector of the Hessian downhill, branch where new ones\n"
@@ -135,11 +137,42 @@ int main(int argc, char** argv) {
           throw InputError("--resume takes the run's options from its checkpoint; --" + table[i].key +
                            " cannot change them");
     }
-    return ridgerider::app::RunCommand(c);
+    return ridgerider::app::RunCommand(c, distribute);
   } catch (const InputError& e) {
     return Fail(e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ridgerider: internal error: %s\n", e.what());
     return 1;
   }
+}
+
+#ifdef RIDGERIDER_HAVE_MPI
+// Under mpirun: rank 0 is the whole command as usual (parses, searches, writes); the other ranks
+// only ride, with the objective of the options rank 0 sends them (src/mpi/mpi_rides.hpp).
+int MainUnderMpi(int argc, char** argv) {
+  namespace mpi = ridgerider::mpi;
+  mpi::World world(&argc, &argv);
+  if (world.rank() != 0) {
+    return mpi::Serve(world, [](const std::string& options) {
+      return ridgerider::app::RideComputerFor(nlohmann::json::parse(options));
+    });
+  }
+  mpi::Leader leader(world);
+  const int code = Main(argc, argv, [&](const nlohmann::json& options) { return leader.Begin(options.dump()); });
+  if (code == 0 && !leader.Report().empty()) std::printf("%s\n", leader.Report().c_str());
+  return code;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#ifdef RIDGERIDER_HAVE_MPI
+  if (ridgerider::mpi::LaunchedByMpirun()) return MainUnderMpi(argc, argv);
+#else
+  // Several copies of a build without MPI would each run the whole search into the same --out.
+  if (const char* n = std::getenv("OMPI_COMM_WORLD_SIZE"); n && std::string(n) != "1")
+    return Fail("this ridgerider was built without MPI (CMake found none); run it without mpirun");
+#endif
+  return Main(argc, argv, {});
 }

@@ -146,6 +146,28 @@ void Plot(const fs::path& out) {
                  cmd.c_str());
 }
 
+// A new run never writes over an earlier one: a directory holding any file a run writes is
+// refused, unless --overwrite, which removes those files (and only those) first.
+void ClaimOutputDirectory(const fs::path& out, bool overwrite) {
+  std::vector<fs::path> found;
+  for (const char* name : {"result.json", "events.jsonl", "solutions.csv", "landscape.png", io::kCheckpointFile,
+                           io::kPreviousCheckpointFile, io::kNextCheckpointFile})
+    if (fs::exists(out / name)) found.push_back(out / name);
+  if (found.empty()) return;
+  if (!overwrite) {
+    const bool unfinished = !fs::exists(out / "result.json") && fs::exists(out / io::kCheckpointFile);
+    throw InputError("'" + out.string() + "' already holds " + (unfinished ? "an unfinished run" : "a run") + " (" +
+                     found.front().filename().string() + "); choose another --out" +
+                     (unfinished ? ", continue it with --resume " + out.string() : std::string()) +
+                     ", or replace it with --overwrite");
+  }
+  for (const fs::path& p : found) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    if (ec) throw InputError("cannot remove '" + p.string() + "' to overwrite it: " + ec.message());
+  }
+}
+
 }  // namespace
 
 // The configuration of a resumed run: the checkpoint's options, with the given run's output
@@ -160,7 +182,16 @@ io::RunConfig ResumedConfig(const io::RunConfig& given, const io::Checkpoint& ck
   return c;
 }
 
-int RunCommand(const io::RunConfig& given) {
+std::function<Explorer::RideWork(const RideNode&)> RideComputerFor(const json& options) {
+  io::RunConfig c;
+  for (const auto& [key, value] : options.items()) io::ApplyOption(c, key, value);
+  io::ValidateConfig(c);
+  auto loaded = std::make_shared<Loaded>(LoadObjective(c));
+  auto explorer = std::make_shared<Explorer>(*loaded->objective, c.explore);
+  return [loaded, explorer](const RideNode& n) { return explorer->ComputeRide(n, *loaded->objective); };
+}
+
+int RunCommand(const io::RunConfig& given, const Distribute& distribute) {
   io::RunConfig c = given;
   std::optional<io::Checkpoint> ck;
   if (!given.resume.empty()) {
@@ -186,6 +217,7 @@ int RunCommand(const io::RunConfig& given) {
   obj.ResetCounts();
 
   const fs::path out = c.out.empty() ? fs::path("runs") / l.name : fs::path(c.out);
+  if (!ck) ClaimOutputDirectory(out, c.overwrite);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw InputError("cannot create the result directory '" + out.string() + "': " + ec.message());
@@ -211,9 +243,10 @@ int RunCommand(const io::RunConfig& given) {
   ExploreOptions explore = c.explore;
   explore.tree.threads = c.threads;
   Explorer explorer(obj, explore, &callbacks);
+  const json options = io::ConfigToJson(c);
+  if (distribute) explorer.SetExecutor(distribute(options));
   const auto t0 = std::chrono::steady_clock::now();
   auto last = t0;
-  const json options = io::ConfigToJson(c);
   const auto checkpoint = [&](bool force) {
     const auto now = std::chrono::steady_clock::now();
     if (!force && std::chrono::duration<double>(now - last).count() < c.checkpoint_interval) return;

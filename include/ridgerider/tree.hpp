@@ -108,6 +108,7 @@ class Explorer {
     if (!st->stop_reason.empty()) return false;
     if (st->pending.empty()) { st->stop_reason = "archive-empty"; return false; }
     if (std::string why; !BudgetLeft(*st, &why)) { st->stop_reason = why; return false; }
+    if (executor_ && o_.tree.order == ArchiveOrder::kBreadthFirst) return NextFromExecutor(st);
     std::vector<long> ids;
     const size_t batch = BatchSize(*st);
     if (batch <= 1) {
@@ -205,7 +206,9 @@ class Explorer {
     return id;
   }
 
-  // Everything one ride produces, computed from its node alone (so rides can run concurrently):
+ public:
+  // Everything one ride produces, computed from its node alone (so rides can run concurrently
+  // or in another process, see RideExecutor):
   // the ride, the branch point, its ridges or its polished leaf, and what it cost.
   struct RideWork {
     long id = 0;
@@ -231,6 +234,49 @@ class Explorer {
       return CallbackAction::kContinue;
     }
   };
+
+  // Somewhere else rides can run (other processes: src/mpi/). It computes each submitted node
+  // with ComputeRide on an objective identical to this search's, and gives the work back when
+  // asked for it by id, in any order it likes; the search merges in node order, so the result
+  // is the serial one. Used in breadth-first order, where every pending ride's start is known
+  // and rides run in creation order, so the executor can be kept busy ahead of the merge.
+  class RideExecutor {
+   public:
+    virtual ~RideExecutor() = default;
+    virtual long Capacity() const = 0;  // rides worth submitting ahead of the merge
+    virtual void Submit(const RideNode& node) = 0;
+    virtual RideWork Take(long id) = 0;  // blocks until that submitted ride's work is back
+  };
+  // Rides breadth-first searches on `executor` (not owned; nullptr: this process). Work it
+  // still holds when the search stops is the executor's to drop.
+  void SetExecutor(RideExecutor* executor) { executor_ = executor; }
+
+  // One ride computed on `o` (an objective identical to the search's), its step events
+  // buffered in the work: what an executor's worker runs.
+  RideWork ComputeRide(const RideNode& n, Objective& o) const {
+    std::vector<std::pair<StepEvent, Vector>> steps;
+    StepBuffer buffer(&steps);
+    RideWork w = Compute(n, o, nullptr, &buffer);
+    w.steps = std::move(steps);
+    return w;
+  }
+
+ private:
+  // Breadth-first on an executor: the first `submitted_` pending rides are out there; top that
+  // up, then merge the oldest exactly as the one-at-a-time search would.
+  bool NextFromExecutor(ExploreState* st) {
+    const long room = std::min(executor_->Capacity(), o_.tree.max_rides - RidesDone(*st));
+    submitted_ = std::min(submitted_, static_cast<long>(st->pending.size()));
+    for (; submitted_ < std::min(room, static_cast<long>(st->pending.size())); ++submitted_)
+      executor_->Submit(st->nodes[st->pending[submitted_] - 1]);
+    const long id = st->pending.front();
+    if (submitted_ == 0) executor_->Submit(st->nodes[id - 1]);
+    else --submitted_;
+    st->pending.erase(st->pending.begin());
+    RideWork w = executor_->Take(id);
+    Merge(st, w, /*add_cost=*/true);
+    return !st->aborted;
+  }
 
   RideWork Compute(const RideNode& n, Objective& o, ExploreCallback* live, StepBuffer* buffer) const {
     RideWork w;
@@ -433,6 +479,8 @@ class Explorer {
   ExploreOptions o_;
   ExploreCallback* callback_;
   std::vector<std::unique_ptr<Objective>> clones_;  // one per ride thread
+  RideExecutor* executor_ = nullptr;
+  long submitted_ = 0;  // pending rides (from the front) handed to executor_ and not yet taken
 };
 
 // One call: validate options, explore from x0.

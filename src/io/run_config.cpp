@@ -118,6 +118,9 @@ std::vector<OptionSpec> BuildTable() {
   add(Field("resume", Kind::kString,
             "continue the killed run in this directory from its checkpoint (its options are reused)",
             &RunConfig::resume), false);
+  add(Field("overwrite", Kind::kBool,
+            "replace the run already in --out (without it, a directory holding a run is refused)",
+            &RunConfig::overwrite), false);
   add(Field("checkpoint-interval", Kind::kNumber,
             "seconds between checkpoints, written after a finished ride (0 = after every ride)",
             &RunConfig::checkpoint_interval), false);

@@ -40,6 +40,7 @@ struct RunConfig {
   int landscape_resolution = 121;
   std::string resume;                // continue the run whose checkpoint is in this directory
   double checkpoint_interval = 1.0;  // seconds between checkpoints (0 = after every ride)
+  bool overwrite = false;            // replace the run already in `out` (else refused)
 };
 
 enum class OptionKind { kNumber, kInteger, kBool, kString, kNumberList, kChoice };

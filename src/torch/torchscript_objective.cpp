@@ -634,4 +634,6 @@ void SetTorchThreads(int n) {
   if (n > 0) at::set_num_threads(n);
 }
 
+int TorchThreads() { return at::get_num_threads(); }
+
 }  // namespace ridgerider

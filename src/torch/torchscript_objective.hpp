@@ -55,5 +55,8 @@ bool UsesNativeTape(const Objective& objective);
 // Number of intra-op threads LibTorch uses (torch::set_num_threads); n <= 0 leaves it unchanged.
 // Tiny losses run fastest on one thread.
 void SetTorchThreads(int n);
+// The intra-op thread count LibTorch uses on the calling thread (threads started later inherit
+// the count set above: ride threads and MPI ranks each run on one).
+int TorchThreads();
 
 }  // namespace ridgerider

@@ -32,12 +32,20 @@ def reference(tmp_path_factory):
     return comparable(out), result(out)["summary"]["wall_time_s"]
 
 
-def kill_and_resume(out, delay, after_first_checkpoint=True):
-    """Kills the run `delay` seconds into its search (after its first checkpoint appeared), or
-    `delay` seconds after launch when after_first_checkpoint is false."""
+def finished_rides(out):
+    try:
+        return (out / "events.jsonl").read_bytes().count(b'"event":"ride_end"')
+    except FileNotFoundError:
+        return 0
+
+
+def kill_and_resume(out, delay, after_rides=None):
+    """Kills the run `delay` seconds after `after_rides` rides finished (counted in its events,
+    flushed with every checkpoint), so that the kill lands mid-run however loaded the machine;
+    or `delay` seconds after launch when after_rides is None."""
     p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if after_first_checkpoint:
-        while not (out / "checkpoint.json").exists() and p.poll() is None:
+    if after_rides is not None:
+        while finished_rides(out) < after_rides and p.poll() is None:
             time.sleep(0.005)
     time.sleep(delay)
     p.send_signal(signal.SIGKILL)
@@ -45,7 +53,7 @@ def kill_and_resume(out, delay, after_first_checkpoint=True):
     if (out / "result.json").exists():
         return "finished before the kill"
     if not (out / "checkpoint.json").exists() and not (out / "checkpoint.prev.json").exists():
-        code, _, err = run(*ARGS, "--out", out)  # killed before the first checkpoint: start again
+        code, _, err = run(*ARGS, "--out", out, "--overwrite")  # killed before the first checkpoint: start again
         assert code == 0, err
         return "killed before the first checkpoint"
     code, _, err = run("run", "--resume", out, "--no-progress")
@@ -55,14 +63,15 @@ def kill_and_resume(out, delay, after_first_checkpoint=True):
 
 def test_kill_minus_9_at_random_moments_then_resume(tmp_path, reference):
     expected, search_time = reference
+    rides = json.loads(expected[0])["summary"]["rides"]
     rng = random.Random(1234)
     outcomes = []
     for i in range(KILLS):
         out = tmp_path / f"kill{i}"
         if i % 5 == 4:  # also right at launch, before or while the first checkpoint is written
-            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.4), after_first_checkpoint=False))
-        else:
-            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.7 * search_time)))
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.4)))
+        else:  # mid-run: after a random number of rides, at a random moment of the next one
+            outcomes.append(kill_and_resume(out, rng.uniform(0.0, 0.05), after_rides=rng.randint(1, rides - 2)))
         assert comparable(out) == expected, f"kill {i} ({outcomes[-1]})"
         assert not (out / "checkpoint.json").exists()  # a finished run leaves no checkpoint
     assert outcomes.count("resumed") >= KILLS // 2, outcomes  # most kills really land mid-run
@@ -106,3 +115,45 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path):
 def test_resume_refuses_new_options(tmp_path):
     code, _, err = run("run", "--resume", tmp_path, "--max-rides", "3")
     assert code == 2 and "--max-rides cannot change them" in err
+
+
+def test_a_new_run_never_writes_over_an_earlier_one(tmp_path):
+    out = tmp_path / "done"
+    assert run("run", "--problem", "toy2d", "--no-progress", "--out", out)[0] == 0
+    assert (out / "landscape.png").exists()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = run("run", "--problem", "wells3d", "--no-progress", "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "already holds a run (result.json)" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # --overwrite replaces the run's files and leaves anything else in the directory alone.
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run("run", "--problem", "wells3d", "--no-progress", "--out", out, "--overwrite")
+    assert code == 0, err
+    assert result(out)["problem"]["name"] == "wells3d" and (out / "notes.txt").read_text() == "mine"
+    assert not (out / "landscape.png").exists()  # the old run's plot went with it
+
+
+def test_an_unfinished_run_is_pointed_to_resume(tmp_path, reference):
+    out = tmp_path / "killed"
+    p = subprocess.Popen([BIN, *ARGS, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (out / "checkpoint.json").exists() and p.poll() is None:
+        time.sleep(0.005)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    if (out / "result.json").exists():
+        pytest.skip("the run finished before the kill")
+    code, _, err = run(*ARGS, "--out", out)
+    assert code == 2 and f"already holds an unfinished run" in err and f"--resume {out}" in err
+    code, _, err = run("run", "--resume", out, "--no-progress")
+    assert code == 0, err
+    assert comparable(out) == reference[0]
+
+
+def test_nothing_is_written_outside_out(tmp_path):
+    cwd, out = tmp_path / "cwd", tmp_path / "deep" / "out"
+    cwd.mkdir()
+    code, _, err = run("run", "--problem", "toy2d", "--checkpoint-interval", "0", "--out", out, cwd=cwd)
+    assert code == 0, err
+    assert list(cwd.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "deep"]
+    assert sorted(p.name for p in out.iterdir()) == ["events.jsonl", "landscape.png", "result.json", "solutions.csv"]
