@@ -316,6 +316,10 @@ void ValidateConfig(const RunConfig& c) {
     throw InputError("give only one of --problem, --objective and --objective-source");
   if (c.problem.empty() && c.x0.empty())
     throw InputError("--x0 is required with --objective/--objective-source (it also sets the dimension)");
+  ValidateSearchOptions(c);
+}
+
+void ValidateSearchOptions(const RunConfig& c) {
   if (c.threads < 1) Bad("threads", "must be >= 1");
   if (c.checkpoint_interval < 0) Bad("checkpoint-interval", "must be >= 0");
   if (c.landscape_resolution < 8 || c.landscape_resolution > 2001) Bad("landscape-resolution", "must be in [8, 2001]");
