@@ -17,7 +17,8 @@ with torch.no_grad():  # start near the symmetric point where all hidden units a
         p.mul_(0.05)
 
 res = rr.explore_model(model, torch.nn.functional.mse_loss, data, targets, k=2, mis=True,
-                       max_depth=3, callbacks=[rr.PrintProgress(1.0), rr.StopAfterSolutions(4)])
+                       max_depth=2, polish_max_iterations=100,
+                       callbacks=[rr.PrintProgress(1.0), rr.StopAfterSolutions(3)])
 start = res.result["start"]["loss"]
 print(f"d = {res.dim}, start loss {start:.4f}, stop: {res.summary['stop_reason']}")
 for s in sorted(res.solutions, key=lambda s: s.loss):

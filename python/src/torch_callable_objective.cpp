@@ -6,12 +6,12 @@
 #include <torch/csrc/autograd/python_variable.h>  // THPVariable_Check
 #include <torch/csrc/utils/pybind.h>  // torch.Tensor <-> at::Tensor casters (torch_python)
 
-#include <cstring>
 #include <limits>
 #include <sstream>
 
 #include "python_objectives.hpp"
 #include "ridgerider/errors.hpp"
+#include "torch/autograd_point.hpp"
 
 namespace ridgerider::python {
 
@@ -34,9 +34,8 @@ class TorchCallableObjective final : public Objective {
       : fn_(std::move(fn)), dim_(dim), name_(std::move(name)), errors_(std::move(errors)) {}
 
   ~TorchCallableObjective() override {
-    py::gil_scoped_acquire gil;  // fn_ and tensors made by Python code are released under the GIL
-    xt_ = at::Tensor();
-    grad_ = at::Tensor();
+    py::gil_scoped_acquire gil;  // fn_ and the tensors Python code made are released under the GIL
+    point_.Clear();
     fn_ = py::object();
   }
 
@@ -58,7 +57,7 @@ class TorchCallableObjective final : public Objective {
     } catch (const std::exception& e) {
       throw InputError("the loss could not be differentiated at x0: " + std::string(e.what()).substr(0, 400));
     }
-    if (!depends_on_x_)
+    if (!point_.depends_on_x())
       throw InputError(
           "the loss does not depend on x through torch operations (its result has no autograd graph "
           "back to x): write it with torch functions of the tensor it receives, without .item(), "
@@ -67,62 +66,41 @@ class TorchCallableObjective final : public Objective {
 
  protected:
   EvalStatus DoValue(const Vector& x, double* f) override {
-    if (CacheHit(x)) {
-      *f = f_;
-      return EvalStatus::kOk;
-    }
-    try {
-      torch::autograd::AutoGradMode no_grad(false);
-      *f = ScalarOf(Call(TensorOf(x)));
-      return EvalStatus::kOk;
-    } catch (const py::error_already_set&) {
-      errors_->Capture(std::current_exception());
-    } catch (const NotALoss&) {
-      errors_->Capture(std::current_exception());
-    } catch (const std::exception&) {
-    }
-    return Failed(f);
+    return Guarded(f, [&] {
+      if (point_.Holds(x)) {
+        *f = point_.value();
+        return;
+      }
+      torch::autograd::AutoGradMode no_grad(false);  // thread-local: the Python call sees it
+      *f = Call(AutogradPoint::TensorOf(x)).item<double>();
+    });
   }
 
   EvalStatus DoValueAndGradient(const Vector& x, double* f, Vector* g) override {
     return Guarded(f, [&] {
-      if (!CacheHit(x)) BuildGraph(x);
-      *f = f_;
-      *g = g_;
+      if (!point_.Holds(x)) BuildGraph(x);
+      *f = point_.value();
+      *g = point_.gradient();
     });
   }
 
   EvalStatus DoHvp(const Vector& x, const Vector& v, Vector* out) override {
     return Guarded(nullptr, [&] {
-      if (!CacheHit(x)) BuildGraph(x);
-      if (!second_order_) {
-        out->setZero();  // the gradient does not depend on x: H = 0
-        return;
-      }
-      CopyOut(BackwardOfGradient(TensorOf(v)), out);  // H v = d(g . v)/dx, one backward pass
+      if (!point_.Holds(x)) BuildGraph(x);
+      point_.Hvp(v, out);  // one backward pass, no Python call
     });
   }
 
   EvalStatus DoHessian(const Vector& x, Matrix* h) override {
     return Guarded(nullptr, [&] {
-      if (!CacheHit(x)) BuildGraph(x);
-      if (!second_order_) {
-        h->setZero();
-        return;
-      }
-      Vector row(dim_);
-      for (int i = 0; i < dim_; ++i) {  // row i = d g_i / dx, all on the cached graph
-        at::Tensor e = at::zeros({dim_}, at::kDouble);
-        e.data_ptr<double>()[i] = 1.0;
-        CopyOut(BackwardOfGradient(e), &row);
-        h->row(i) = row.transpose();
-      }
-      Matrix sym = 0.5 * (*h + h->transpose());
-      *h = std::move(sym);
+      if (!point_.Holds(x)) BuildGraph(x);
+      point_.Hessian(h);
     });
   }
 
  private:
+  // Python exceptions (and losses that are not losses) are kept for the module to re-raise;
+  // autograd failures are a status, as for TorchScript losses.
   template <class F>
   EvalStatus Guarded(double* f, F body) {
     try {
@@ -132,23 +110,15 @@ class TorchCallableObjective final : public Objective {
       errors_->Capture(std::current_exception());
     } catch (const NotALoss&) {
       errors_->Capture(std::current_exception());
-    } catch (const std::exception&) {  // autograd failures at this point: a status, as in Torch
+    } catch (const std::exception&) {
     }
-    return Failed(f);
+    point_.Clear();
+    if (f) *f = std::numeric_limits<double>::quiet_NaN();
+    return EvalStatus::kFailed;
   }
 
-  bool CacheHit(const Vector& x) const {
-    return cached_ && std::memcmp(x.data(), x_.data(), sizeof(double) * dim_) == 0;
-  }
-
-  // A tensor that owns a copy of x: Python code may keep the tensor it was given.
-  at::Tensor TensorOf(const Vector& x) const {
-    at::Tensor t = at::empty({dim_}, at::kDouble);
-    std::memcpy(t.data_ptr<double>(), x.data(), sizeof(double) * dim_);
-    return t;
-  }
-
-  // Calls the Python loss (under the GIL) and checks that it returned a one-element tensor.
+  // Calls the Python loss under the GIL; x crosses as the same tensor (no copy), and so does
+  // the result. Checks that the result is a one-element tensor.
   at::Tensor Call(const at::Tensor& x) {
     py::gil_scoped_acquire gil;
     py::object r = fn_(x);
@@ -161,77 +131,20 @@ class TorchCallableObjective final : public Objective {
     return t;
   }
 
-  static double ScalarOf(const at::Tensor& t) { return t.item<double>(); }
-
-  // f = fn(x), g = df/dx with create_graph: later HVPs at x are backward passes of this graph.
+  // f = fn(x), g = df/dx with create_graph: later HVPs at x are backward passes of this graph,
+  // run with the GIL released (the search thread does not hold it).
   void BuildGraph(const Vector& x) {
-    cached_ = false;
-    xt_ = at::Tensor();
-    grad_ = at::Tensor();
-    at::Tensor xt = TensorOf(x);
-    xt.requires_grad_(true);
-    at::Tensor f;
-    {
+    point_.Build(x, [this](const at::Tensor& xt) {
       torch::autograd::AutoGradMode grad_on(true);
-      f = Call(xt);
-    }
-    f_ = ScalarOf(f);
-    at::Tensor grad;
-    depends_on_x_ = f.requires_grad();
-    if (f.requires_grad()) {
-      grad = torch::autograd::grad({f.reshape({})}, {xt}, /*grad_outputs=*/{}, /*retain_graph=*/true,
-                                   /*create_graph=*/true, /*allow_unused=*/true)[0];
-    }
-    depends_on_x_ = depends_on_x_ && grad.defined();
-    if (grad.defined()) {
-      CopyOut(grad, &g_);
-    } else {
-      g_.setZero(dim_);
-    }
-    second_order_ = grad.defined() && grad.requires_grad();
-    xt_ = std::move(xt);
-    grad_ = std::move(grad);
-    x_ = x;
-    cached_ = true;
-  }
-
-  at::Tensor BackwardOfGradient(const at::Tensor& w) {
-    return torch::autograd::grad({grad_}, {xt_}, {w}, /*retain_graph=*/true, /*create_graph=*/false,
-                                 /*allow_unused=*/true)[0];
-  }
-
-  void CopyOut(const at::Tensor& t, Vector* out) const {
-    out->resize(dim_);
-    if (!t.defined()) {
-      out->setZero();
-      return;
-    }
-    const at::Tensor c = t.detach().to(at::kDouble).contiguous().reshape({-1});
-    std::memcpy(out->data(), c.data_ptr<double>(), sizeof(double) * dim_);
-  }
-
-  EvalStatus Failed(double* f) {
-    cached_ = false;
-    if (xt_.defined() || grad_.defined()) {
-      py::gil_scoped_acquire gil;
-      xt_ = at::Tensor();
-      grad_ = at::Tensor();
-    }
-    if (f) *f = std::numeric_limits<double>::quiet_NaN();
-    return EvalStatus::kFailed;
+      return Call(xt);
+    });
   }
 
   py::object fn_;
   int dim_;
   std::string name_;
   std::shared_ptr<PythonErrors> errors_;
-
-  bool cached_ = false;
-  bool second_order_ = false;
-  bool depends_on_x_ = false;
-  Vector x_, g_;
-  at::Tensor xt_, grad_;
-  double f_ = 0;
+  AutogradPoint point_;  // the graph of the last point
 };
 
 }  // namespace

@@ -342,7 +342,8 @@ def test_explore_model_tiny_network():
     model, data, targets = _tiny_model()
     loss_fn = torch.nn.functional.mse_loss
     before = rr.model_vector(model).copy()
-    res = rr.explore_model(model, loss_fn, data, targets, k=2, mis=True, max_rides=12, max_depth=3)
+    small = dict(mis=True, max_rides=5, max_depth=2, polish_max_iterations=50)
+    res = rr.explore_model(model, loss_fn, data, targets, k=2, **small)
     assert res.dim == 9 and res.options["max-ridges"] == 2
     np.testing.assert_array_equal(rr.model_vector(model), before)  # the model is left unchanged
     start = res.result["start"]["loss"]
@@ -361,5 +362,5 @@ def test_explore_model_tiny_network():
         h = torch.tanh(data @ w1.view(2, 2).T + b1)
         return ((h @ w2.view(1, 2).T + b2 - targets) ** 2).mean()
 
-    ref = rr.explore(by_hand, before, mis=True, max_ridges=2, max_rides=12, max_depth=3)
+    ref = rr.explore(by_hand, before, max_ridges=2, **small)
     _assert_same_search(res, ref, tol=1e-8)

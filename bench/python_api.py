@@ -1,0 +1,88 @@
+"""ridgerider.explore() (a Python torch loss, searched by the compiled module) against the CLI on
+the same formulas (TorchScript source, native tape) and the Python reference (bench/reference_rr.py).
+
+For every case of `bench_native --cases`: the same options as compare_reference.py (fixed step
+rule, no settle), solutions checked to agree, times as medians of --repeats interleaved runs.
+  explore search: summary.wall_time_s of rr.explore(f, x0, ...) (the search alone);
+  explore call:   the whole rr.explore() call, landscape grid of 2-D losses included
+                  (landscape_resolution 121, the default, as the CLI);
+  CLI search:     summary.wall_time_s of `ridgerider run --objective-source ...`.
+
+    PYTHONPATH=python:build/python /usr/bin/python3 bench/python_api.py [--build build] [--repeats 3]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare_reference as cr  # noqa: E402
+import reference_rr  # noqa: E402
+
+import ridgerider as rr  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--tol", type=float, default=1e-6)
+    a = ap.parse_args()
+    cli = os.path.join(a.build, "apps", "ridgerider")
+    bench = os.path.join(a.build, "bench", "bench_native")
+    torch.set_num_threads(1)
+    cr.EXTRA.append("--no-settle")
+    cases = json.loads(subprocess.run([bench, "--cases"], check=True, capture_output=True, text=True).stdout)
+    tmp = tempfile.mkdtemp(prefix="rr-pyapi-")
+    rows, problems = [], []
+    for c in cases:
+        f = cr.python_function(c["source"])
+        args = ["--objective-source", c["source"], "--x0", cr.x0_text(c["x0"])]
+        ref_t, ex_t, call_t, cli_t = [], [], [], []
+        reference_rr.explore(f, c["x0"])  # warm-up
+        rr.explore(f, c["x0"], step_rule="fixed", settle=False)
+        for k in range(a.repeats):
+            ref = reference_rr.explore(f, c["x0"])
+            ref_t.append(ref["search_time_s"])
+            t0 = time.perf_counter()
+            res = rr.explore(f, c["x0"], step_rule="fixed", settle=False)
+            call_t.append(time.perf_counter() - t0)
+            ex_t.append(res.summary["wall_time_s"])
+            ts = cr.run_cli(cli, args, os.path.join(tmp, f"{c['name']}-{k}"))
+            cli_t.append(ts["search_time_s"])
+        sols = [dict(x=s.x.tolist()) for s in res.solutions]
+        for label, other in (("CLI", ts["solutions"]), ("reference", ref["solutions"])):
+            d = cr.match(sols, other, a.tol)
+            if d is None or d > a.tol:
+                problems.append(f"{c['name']}: explore() and {label} differ (max |dx| {d})")
+        if res.summary["rides"] != ts["rides"] or res.summary["gradients"] != ts["gradients"]:
+            problems.append(f"{c['name']}: rides/gradients explore() {res.summary['rides']}/"
+                            f"{res.summary['gradients']} vs CLI {ts['rides']}/{ts['gradients']}")
+        med = statistics.median
+        rows.append(dict(case=c["name"], d=c["dim"], rides=res.summary["rides"], solutions=len(sols),
+                         gradients=res.summary["gradients"], hessians=res.summary["hessians"],
+                         reference_s=med(ref_t), explore_s=med(ex_t), explore_call_s=med(call_t),
+                         cli_s=med(cli_t)))
+        print(f"  {c['name']}: done", file=sys.stderr)
+    fmt = lambda v: f"{v * 1e3:.1f} ms" if v < 1 else f"{v:.2f} s"  # noqa: E731
+    print("\n| formula | d | rides | solutions | gradients / Hessians | python ref | explore() search | "
+          "explore() whole call | CLI TorchScript search | ref / explore() | explore() / CLI |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['d']} | {r['rides']} | {r['solutions']} | {r['gradients']} / {r['hessians']} | "
+              f"{fmt(r['reference_s'])} | {fmt(r['explore_s'])} | {fmt(r['explore_call_s'])} | {fmt(r['cli_s'])} | "
+              f"{r['reference_s'] / r['explore_s']:.1f}x | {r['explore_s'] / r['cli_s']:.0f}x |")
+    print("\n" + ("DIFFERENCES:\n  " + "\n  ".join(problems) if problems else
+                  f"explore(), the CLI and the reference agree on every case (solutions within {a.tol})"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
