@@ -106,7 +106,10 @@ def _run(objective, x0: list, opts: Dict[str, Any], out, callbacks, name: str, p
             raise FileExistsError(f"{target} already holds a result (result.json); choose another directory")
     try:
         try:
-            core.explore(objective, x0, options_json, str(target), dispatch if dispatch.callbacks else None, name)
+            # In memory, a 2-D loss's landscape grid waits for the first plot (it costs
+            # landscape_resolution^2 calls of the loss); a directory gets it as the CLI's does.
+            done = core.explore(objective, x0, options_json, str(target),
+                                dispatch if dispatch.callbacks else None, name, tmp is None)
         except BaseException as e:  # the loss or a callback raised: keep what was found
             if (target / "result.json").is_file():
                 partial = load(target)
@@ -126,6 +129,11 @@ def _run(objective, x0: list, opts: Dict[str, Any], out, callbacks, name: str, p
             tmp.cleanup()
     if tmp is not None:
         run.path = None  # held in memory only
+        bounds = done["landscape_bounds"]
+        if bounds is not None and "landscape" not in run.result:
+            lo, hi = bounds
+            resolution = int(run.options.get("landscape-resolution", 121))
+            run._landscape_source = lambda: json.loads(core.landscape(objective, lo, hi, resolution))
     return run
 
 

@@ -81,6 +81,8 @@ class Run:
         self.solutions = [Solution.from_dict(s) for s in result.get("solutions", [])]
         self.tree: List[Dict[str, Any]] = list(result.get("tree", []))
         self.summary: Dict[str, Any] = dict(result.get("summary", {}))
+        # explore() results held in memory compute a 2-D landscape grid on first use.
+        self._landscape_source = None
 
     # -- conveniences ------------------------------------------------------------------
     @property
@@ -110,7 +112,11 @@ class Run:
 
     @property
     def landscape(self) -> Optional[Dict[str, Any]]:
-        """result["landscape"] (2-D problems only), or None."""
+        """result["landscape"] (2-D problems only), or None. For an explore() result held in
+        memory the grid is computed on first use (landscape_resolution^2 loss calls)."""
+        if "landscape" not in self.result and self._landscape_source is not None:
+            self.result["landscape"] = self._landscape_source()
+            self._landscape_source = None
         return self.result.get("landscape")
 
     def ride(self, ride_id: int) -> Dict[str, Any]:
@@ -155,6 +161,7 @@ class Run:
         under "events"."""
         import copy
 
+        self.landscape  # noqa: B018  (a deferred 2-D landscape grid is part of the data)
         d = copy.deepcopy(self.result)
         d["events"] = copy.deepcopy(self.events)
         return d

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/output.hpp"
 #include "io/run_config.hpp"
 #include "io/run_directory.hpp"
 #include "io/state_json.hpp"
@@ -130,8 +131,8 @@ class PythonCallback : public ExploreCallback {
 // Runs the search on `h` from x0 and writes the result directory `out`; returns result.json's
 // text. A Python exception from the loss or a callback is re-raised after the directory has
 // been written (what was found up to then is in it).
-std::string ExploreToDirectory(const ObjectiveHandle& h, const std::vector<double>& x0, const std::string& options_json,
-                    const std::string& out, py::object callback, const std::string& name) {
+py::dict ExploreToDirectory(const ObjectiveHandle& h, const std::vector<double>& x0, const std::string& options_json,
+                            const std::string& out, py::object callback, const std::string& name, bool landscape) {
   io::RunConfig c = ConfigFromJson(options_json);
   const int dim = h.get().dim();
   if (static_cast<int>(x0.size()) != dim)
@@ -155,13 +156,32 @@ std::string ExploreToDirectory(const ObjectiveHandle& h, const std::vector<doubl
   io::DirectoryRun run;
   try {
     py::gil_scoped_release release;
-    run = io::RunToDirectory(c, io::RunTarget{h.objective.get(), x, name, h.kind}, out, std::nullopt, &extra);
+    run = io::RunToDirectory(c, io::RunTarget{h.objective.get(), x, name, h.kind, landscape}, out, std::nullopt,
+                             &extra);
   } catch (const InputError&) {
     h.errors->RethrowIfAny();  // the Python exception behind it says more
     throw;
   }
   h.errors->RethrowIfAny();
-  return run.result_json.dump();
+  py::dict d;
+  d["result"] = run.result_json.dump();
+  d["landscape_bounds"] = py::none();
+  if (run.landscape_lo.size() == 2) d["landscape_bounds"] = py::make_tuple(run.landscape_lo, run.landscape_hi);
+  return d;
+}
+
+// The loss on a grid (result.json's "landscape") over the box [lo, hi] of a 2-D objective.
+std::string Landscape(const ObjectiveHandle& h, const Vector& lo, const Vector& hi, int resolution) {
+  if (h.get().dim() != 2 || lo.size() != 2 || hi.size() != 2) throw InputError("a landscape needs a 2-D objective");
+  if (resolution < 8 || resolution > 2001) throw InputError("option 'landscape-resolution': must be in [8, 2001]");
+  h.errors->Clear();
+  json grid;
+  {
+    py::gil_scoped_release release;
+    grid = io::LandscapeGrid(h.get(), lo, hi, resolution);
+  }
+  h.errors->RethrowIfAny();
+  return grid.dump();
 }
 
 py::list OptionTableForPython() {
@@ -291,7 +311,11 @@ PYBIND11_MODULE(_core, m) {
       "Validates options (a JSON object of option keys) as the CLI does; returns every recorded option "
       "as JSON. Raises ValueError with the CLI's message.");
   m.def("explore", &ExploreToDirectory, py::arg("objective"), py::arg("x0"), py::arg("options_json"), py::arg("out"),
-        py::arg("callback") = py::none(), py::arg("name") = "python",
-        "Explores the objective from x0 and writes the result directory `out`; returns result.json's text.");
+        py::arg("callback") = py::none(), py::arg("name") = "python", py::arg("landscape") = true,
+        "Explores the objective from x0 and writes the result directory `out`; returns {'result': result.json's "
+        "text, 'landscape_bounds': (lo, hi) of a 2-D loss or None}. landscape=False leaves the grid out.");
+  m.def("landscape", &Landscape, py::arg("objective"), py::arg("lo"), py::arg("hi"), py::arg("resolution"),
+        "The loss of a 2-D objective on a resolution x resolution grid over [lo, hi], as result.json's "
+        "\"landscape\" (JSON text).");
   BindTensorSharing(m);
 }

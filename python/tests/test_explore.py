@@ -165,6 +165,13 @@ def test_out_writes_a_cli_style_directory(tmp_path):
     loaded = rr.load(out)
     assert loaded.result == res.result and loaded.events == res.events
     assert "landscape" in loaded.result and loaded.dim == 2
+    # In memory the grid waits for its first use, and is then the one the directory holds.
+    mem = rr.explore(toy, [0.0, 0.0])
+    assert "landscape" not in mem.result
+    assert mem.to_dict()["landscape"] == loaded.result["landscape"]
+    assert mem.result["landscape"] is mem.landscape  # computed once
+    wo_time = {k: v for k, v in mem.summary.items() if k != "wall_time_s"}
+    assert wo_time == {k: v for k, v in loaded.summary.items() if k != "wall_time_s"}
     with pytest.raises(FileExistsError, match="already holds a result"):
         rr.explore(toy, [0.0, 0.0], out=out)
 

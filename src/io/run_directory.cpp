@@ -94,9 +94,9 @@ DirectoryRun RunToDirectory(const RunConfig& c, const RunTarget& target, const f
   result["summary"] = ToJson(r.summary);
   result["summary"]["seed"] = c.explore.seed;
   if (obj.dim() == 2) {
-    Vector lo, hi;
-    LandscapeBounds(r.state, &lo, &hi);
-    result["landscape"] = LandscapeGrid(obj, lo, hi, c.landscape_resolution);
+    LandscapeBounds(r.state, &run.landscape_lo, &run.landscape_hi);
+    if (target.landscape)
+      result["landscape"] = LandscapeGrid(obj, run.landscape_lo, run.landscape_hi, c.landscape_resolution);
   }
   events->Bytes();  // flushed before result.json says the run is complete
   WriteFileAtomically(out / "solutions.csv", SolutionsCsv(r.state.solutions, obj.dim()));

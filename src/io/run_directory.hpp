@@ -22,11 +22,15 @@ struct RunTarget {
   Vector x0;
   std::string name;  // result.json problem.name
   std::string kind;  // problem.kind: "builtin", "torchscript-source", "python", ...
+  // 2-D losses: put the loss on a grid into result.json (landscape-resolution^2 evaluations).
+  // The Python module defers it to the first plot when the result is held in memory.
+  bool landscape = true;
 };
 
 struct DirectoryRun {
   ExploreResult result;
   nlohmann::json result_json;  // what was written to result.json
+  Vector landscape_lo, landscape_hi;  // 2-D losses: the box of the landscape grid
 };
 
 // Explores `target` with c's options (c.threads ride threads, c.progress lines on stderr,
