@@ -137,9 +137,28 @@ def _run(objective, x0: list, opts: Dict[str, Any], out, callbacks, name: str, p
     return run
 
 
+def _scripted_objective(core, loss, dim: int, name: str, required: bool):
+    """The loss compiled by torch.jit.script and loaded as the CLI loads a .pt file (native tape
+    where its graph translates), or None when it does not script (then the Python function is
+    called instead)."""
+    import torch
+    try:
+        scripted = loss if isinstance(loss, torch.jit.ScriptFunction) else torch.jit.script(loss)
+        with tempfile.TemporaryDirectory(prefix="ridgerider-") as d:
+            path = str(Path(d) / "loss.pt")
+            torch.jit.save(scripted, path)
+            return core.torchscript_file_objective(path, dim, name)
+    except Exception as e:  # not TorchScript (closures, Python objects, ...), or fails at x = 0
+        if required:
+            raise ValueError(f"script=True: the loss does not work as TorchScript: "
+                             f"{' '.join(str(e).split())[:300]}") from None
+        return None
+
+
 def explore(loss: Callable, x0, *, grad: Optional[Callable] = None, hvp: Optional[Callable] = None,
             hessian: Optional[Callable] = None, callbacks: Optional[Iterable[Callback]] = None,
-            out: Optional[Union[str, Path]] = None, name: str = "python", **opts) -> Run:
+            out: Optional[Union[str, Path]] = None, name: str = "python", script: Optional[bool] = False,
+            **opts) -> Run:
     """Explores ``loss`` with exact Ridge Rider (dense Hessian at every step) from ``x0``.
 
     loss:      a function of a 1-D float64 ``torch.Tensor`` returning a one-element tensor;
@@ -154,6 +173,10 @@ def explore(loss: Callable, x0, *, grad: Optional[Callable] = None, hvp: Optiona
     callbacks: :class:`ridgerider.Callback` instances (progress, early stop).
     out:       also write the CLI's result directory there (refused if it already holds a result).
     name:      the problem's name in the result.
+    script:    False (default): call the Python function. True: compile it with torch.jit.script
+               and evaluate it as the CLI evaluates TorchScript (a native tape of the formula
+               where it translates: 10-20x faster on small formulas), ValueError if it does not
+               script. None: try that, fall back to calling the function.
     **opts:    the CLI's options (``seed=0, step_size=0.05, max_rides=100, order="depth-first"``...).
 
     Returns a :class:`ridgerider.Run`. A Python exception raised by ``loss`` or a callback stops
@@ -164,7 +187,13 @@ def explore(loss: Callable, x0, *, grad: Optional[Callable] = None, hvp: Optiona
     if grad is None:
         if hvp is not None or hessian is not None:
             raise ValueError("hvp= and hessian= need grad= (NumPy mode); a torch loss gets them from autograd")
-        objective = core.torch_objective(loss, len(xs), name)
+        objective = None
+        if script or script is None:
+            objective = _scripted_objective(core, loss, len(xs), name, required=bool(script))
+        if objective is None:
+            objective = core.torch_objective(loss, len(xs), name)
+    elif script:
+        raise ValueError("script=True is for torch losses, not NumPy callables (grad=)")
     else:
         objective = core.numpy_objective(len(xs), loss, grad, hvp, hessian, name)
     return _run(objective, xs, opts, out, callbacks, name, plot=True)

@@ -17,6 +17,7 @@
 #include "io/state_json.hpp"
 #include "python_objectives.hpp"
 #include "ridgerider/errors.hpp"
+#include "torch/torchscript_objective.hpp"
 
 namespace ridgerider::python {
 
@@ -290,6 +291,16 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("fn"), py::arg("dim"), py::arg("name") = "python",
       "fn(x: torch.Tensor of dim float64) -> one-element tensor; derivatives by LibTorch autograd.");
+  m.def(
+      "torchscript_file_objective",
+      [](const std::string& path, int dim, std::string name) {
+        py::gil_scoped_release release;
+        auto errors = std::make_shared<PythonErrors>();
+        return ObjectiveHandle{MakeTorchScriptFromFile(path, dim), errors, "python-torchscript"};
+      },
+      py::arg("path"), py::arg("dim"), py::arg("name") = "python",
+      "A TorchScript file (torch.jit.save of a scripted function) as the CLI's --objective loads it: "
+      "derivatives by the native tape where the graph translates, else LibTorch autograd.");
   m.def(
       "numpy_objective",
       [](int dim, py::object value, py::object gradient, py::object hvp, py::object hessian, std::string name) {

@@ -89,6 +89,25 @@ def test_same_solutions_as_the_cli(tmp_path, fn, source, x0):
            {k: v for k, v in cli.options.items() if k not in skip}
 
 
+def test_script_true_is_the_clis_torchscript_path(tmp_path):
+    cli = run_cli(tmp_path, WELLS_SOURCE, [0, 0, 0], "--step-rule", "fixed")
+    py = rr.explore(wells, [0.0, 0.0, 0.0], script=True, step_rule="fixed")
+    assert py.problem["kind"] == "python-torchscript"
+    _assert_same_search(py, cli, tol=0)  # the same evaluator: the same numbers
+    for key in ("gradients", "hessians", "values"):
+        assert py.summary[key] == cli.summary[key]
+    calls = [0]
+
+    def counted(x):  # a closure over a Python list: not TorchScript
+        calls[0] += 1
+        return toy(x)
+
+    with pytest.raises(ValueError, match="script=True: the loss does not work as TorchScript"):
+        rr.explore(counted, [0.0, 0.0], script=True)
+    res = rr.explore(counted, [0.0, 0.0], script=None)  # falls back to calling it
+    assert calls[0] > 0 and res.problem["kind"] == "python-torch" and len(res.solutions) == 2
+
+
 def test_options_pass_through_like_the_cli(tmp_path):
     opts = dict(step_rule="fixed", step_size=0.1, order="depth-first", max_rides=3)
     cli = run_cli(tmp_path, WELLS_SOURCE, [0, 0, 0], "--step-rule", "fixed", "--step-size", 0.1,
