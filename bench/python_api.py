@@ -49,6 +49,7 @@ def main():
     rows, problems = [], []
     for c in cases:
         f = cr.python_function(c["source"])
+        scripted = torch.jit.CompilationUnit(c["source"] + "\n").f  # exec'd functions cannot be scripted
         args = ["--objective-source", c["source"], "--x0", cr.x0_text(c["x0"])]
         ref_t, ex_t, call_t, cli_t, ag_t, sc_t, sc_call_t = [], [], [], [], [], [], []
         reference_rr.explore(f, c["x0"])  # warm-up
@@ -61,7 +62,7 @@ def main():
             call_t.append(time.perf_counter() - t0)
             ex_t.append(res.summary["wall_time_s"])
             t0 = time.perf_counter()
-            sc = rr.explore(f, c["x0"], step_rule="fixed", settle=False, script=True)
+            sc = rr.explore(scripted, c["x0"], step_rule="fixed", settle=False, script=True)
             sc_call_t.append(time.perf_counter() - t0)
             sc_t.append(sc.summary["wall_time_s"])
             ts = cr.run_cli(cli, args, os.path.join(tmp, f"{c['name']}-{k}"))
