@@ -231,6 +231,9 @@ def set_model_vector(model, x) -> None:
         torch.nn.utils.vector_to_parameters(v.to(params[0].dtype), params)
 
 
+_DENSE_LIMIT = 2000  # without the matrix-free spectrum, the largest model explore_model accepts
+
+
 def explore_model(model, loss_fn: Callable, data, targets, *, k: Optional[int] = 4, x0=None,
                   callbacks: Optional[Iterable[Callback]] = None, out=None, name: Optional[str] = None,
                   **opts) -> Run:
@@ -242,9 +245,11 @@ def explore_model(model, loss_fn: Callable, data, targets, *, k: Optional[int] =
     make the loss random) and left unchanged: write a solution into it with
     ``set_model_vector(model, solution.x)``.
 
-    k:   ridges followed per branch point (the k most negative eigenvalues; ``max_ridges``).
-    The spectrum is the exact path's for now: a dense Hessian (d HVPs) at every step, so this
-    is for small models (d up to a few hundred); use ``model.double()`` for a float64 loss.
+    k:   ridges followed per branch point (the k most negative eigenvalues: ``max_ridges``,
+         and ``eigenpairs`` where the build has the matrix-free spectrum).
+    Without the matrix-free spectrum the curvature is the exact path's dense Hessian (d HVPs)
+    at every step: small models only (refused above d = 2000); use ``model.double()`` for a
+    float64 loss.
     """
     import torch
     functional_call = _functional_call()
@@ -266,14 +271,23 @@ def explore_model(model, loss_fn: Callable, data, targets, *, k: Optional[int] =
         state.update(buffers)
         return loss_fn(functional_call(model, state, (data,)), targets)
 
+    core = _core()
+    keys = {o["key"] for o in core.option_table()}
+    given = {str(key).replace("_", "-") for key in opts}
     if k is not None:
-        if "max_ridges" in opts or "max-ridges" in opts:
-            raise ValueError("give k or max_ridges, not both")
-        opts["max_ridges"] = k
+        # k ridges per branch point; with the matrix-free spectrum also the eigenpairs solved there.
+        for key in ("max-ridges", "eigenpairs"):
+            if key in keys:
+                if key in given:
+                    raise ValueError(f"give k or {key.replace('-', '_')}, not both")
+                opts[key] = k
     xs = _as_x0(model_vector(model) if x0 is None else x0)
     if len(xs) != sum(sizes):
         raise ValueError(f"x0 has {len(xs)} numbers but the model has {sum(sizes)} trainable parameters")
-    core = _core()
+    if "spectrum-method" not in keys and len(xs) > _DENSE_LIMIT:
+        raise ValueError(f"explore_model: the model has {len(xs)} parameters, but this build has only the "
+                         f"dense spectrum (a {len(xs)} x {len(xs)} Hessian at every step); it is meant for "
+                         f"d <= {_DENSE_LIMIT}")
     label = name or type(model).__name__
     objective = core.torch_objective(loss, len(xs), label)
     return _run(objective, xs, opts, out, callbacks, label, plot=False)

@@ -390,3 +390,19 @@ def test_explore_model_tiny_network():
 
     ref = rr.explore(by_hand, before, max_ridges=2, **small)
     _assert_same_search(res, ref, tol=1e-8)
+    with pytest.raises(ValueError, match="give k or max_ridges"):
+        rr.explore_model(model, loss_fn, data, targets, k=2, max_ridges=3)
+
+
+def test_explore_model_refuses_what_it_cannot_do():
+    keys = {o["key"] for o in core.option_table()}
+    big = torch.nn.Linear(60, 40)  # d = 2440
+    data = torch.zeros(4, 60)
+    if "spectrum-method" not in keys:  # the dense spectrum only: a clear error, not 2440^2 Hessians
+        with pytest.raises(ValueError, match="2440 parameters"):
+            rr.explore_model(big, torch.nn.functional.mse_loss, data, torch.zeros(4, 40))
+    frozen = torch.nn.Linear(2, 1)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        rr.explore_model(frozen, torch.nn.functional.mse_loss, torch.zeros(3, 2), torch.zeros(3, 1))
