@@ -25,6 +25,15 @@ from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
 
+try:
+    import numpy  # noqa: F401
+except ImportError as _e:  # the usual cause: a python3 other than Debian's first on PATH
+    import sys as _sys
+
+    raise ImportError(f"ridgerider needs NumPy, which {_sys.executable} does not have; Debian's "
+                      f"numpy, torch and matplotlib are seen by /usr/bin/python3 (README.md, "
+                      f"'From Python')") from _e
+
 from .callbacks import ABORT, CONTINUE, STOP_RIDE, Callback, PrintProgress, StopAfterSolutions  # noqa: E402
 from .explore import explore, explore_model, model_vector, options, set_model_vector  # noqa: E402
 from .results import Run, Solution, load  # noqa: E402
