@@ -137,7 +137,7 @@ def _run(objective, x0: list, opts: Dict[str, Any], out, callbacks, name: str, p
     return run
 
 
-def _scripted_objective(core, loss, dim: int, name: str, required: bool):
+def _scripted_objective(core, loss, dim: int, required: bool):
     """The loss compiled by torch.jit.script and loaded as the CLI loads a .pt file (native tape
     where its graph translates), or None when it does not script (then the Python function is
     called instead)."""
@@ -147,7 +147,7 @@ def _scripted_objective(core, loss, dim: int, name: str, required: bool):
         with tempfile.TemporaryDirectory(prefix="ridgerider-") as d:
             path = str(Path(d) / "loss.pt")
             torch.jit.save(scripted, path)
-            return core.torchscript_file_objective(path, dim, name)
+            return core.torchscript_file_objective(path, dim)
     except Exception as e:  # not TorchScript (closures, Python objects, ...), or fails at x = 0
         if required:
             raise ValueError(f"script=True: the loss does not work as TorchScript: "
@@ -189,7 +189,7 @@ def explore(loss: Callable, x0, *, grad: Optional[Callable] = None, hvp: Optiona
             raise ValueError("hvp= and hessian= need grad= (NumPy mode); a torch loss gets them from autograd")
         objective = None
         if script or script is None:
-            objective = _scripted_objective(core, loss, len(xs), name, required=bool(script))
+            objective = _scripted_objective(core, loss, len(xs), required=bool(script))
         if objective is None:
             objective = core.torch_objective(loss, len(xs), name)
     elif script:

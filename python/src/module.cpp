@@ -293,12 +293,12 @@ PYBIND11_MODULE(_core, m) {
       "fn(x: torch.Tensor of dim float64) -> one-element tensor; derivatives by LibTorch autograd.");
   m.def(
       "torchscript_file_objective",
-      [](const std::string& path, int dim, std::string name) {
+      [](const std::string& path, int dim) {
         py::gil_scoped_release release;
         auto errors = std::make_shared<PythonErrors>();
         return ObjectiveHandle{MakeTorchScriptFromFile(path, dim), errors, "python-torchscript"};
       },
-      py::arg("path"), py::arg("dim"), py::arg("name") = "python",
+      py::arg("path"), py::arg("dim"),
       "A TorchScript file (torch.jit.save of a scripted function) as the CLI's --objective loads it: "
       "derivatives by the native tape where the graph translates, else LibTorch autograd.");
   m.def(
