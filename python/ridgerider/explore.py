@@ -102,8 +102,9 @@ def _run(objective, x0: list, opts: Dict[str, Any], out, callbacks, name: str, p
         target = Path(tmp.name)
     else:
         target = Path(out)
-        if (target / "result.json").exists():
-            raise FileExistsError(f"{target} already holds a result (result.json); choose another directory")
+        for f in ("result.json", "checkpoint.json", "events.jsonl", "solutions.csv"):  # never over a run
+            if (target / f).exists():
+                raise FileExistsError(f"{target} already holds a run ({f}); choose another directory")
     try:
         try:
             # In memory, a 2-D loss's landscape grid waits for the first plot (it costs
@@ -171,7 +172,7 @@ def explore(loss: Callable, x0, *, grad: Optional[Callable] = None, hvp: Optiona
     x0:        the start point (a saddle or a maximum; add ``mis=True`` to refine a nearby or
                merely symmetric start). Its length is the dimension.
     callbacks: :class:`ridgerider.Callback` instances (progress, early stop).
-    out:       also write the CLI's result directory there (refused if it already holds a result).
+    out:       also write the CLI's result directory there (refused if it already holds a run).
     name:      the problem's name in the result.
     script:    False (default): call the Python function. True: compile it with torch.jit.script
                and evaluate it as the CLI evaluates TorchScript (a native tape of the formula

@@ -191,8 +191,13 @@ def test_out_writes_a_cli_style_directory(tmp_path):
     assert mem.result["landscape"] is mem.landscape  # computed once
     wo_time = {k: v for k, v in mem.summary.items() if k != "wall_time_s"}
     assert wo_time == {k: v for k, v in loaded.summary.items() if k != "wall_time_s"}
-    with pytest.raises(FileExistsError, match="already holds a result"):
+    with pytest.raises(FileExistsError, match=r"already holds a run \(result.json\)"):
         rr.explore(toy, [0.0, 0.0], out=out)
+    (tmp_path / "unfinished").mkdir()
+    (tmp_path / "unfinished" / "checkpoint.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="checkpoint.json"):
+        rr.explore(toy, [0.0, 0.0], out=tmp_path / "unfinished")
+    assert (tmp_path / "unfinished" / "checkpoint.json").read_text() == "{}"
 
 
 def test_results_as_plain_dicts_and_figures():
