@@ -316,6 +316,7 @@ void ValidateConfig(const RunConfig& c) {
     throw InputError("give only one of --problem, --objective and --objective-source");
   if (c.problem.empty() && c.x0.empty())
     throw InputError("--x0 is required with --objective/--objective-source (it also sets the dimension)");
+  if (c.threads < 1) Bad("threads", "must be >= 1");
   ValidateSearchOptions(c);
 }
 
