@@ -11,6 +11,7 @@
 
 #include "io/checkpoint.hpp"
 #include "io/output.hpp"
+#include "io/run_directory.hpp"
 #include "io/state_json.hpp"
 #include "io/vector_files.hpp"
 #include "ridgerider/errors.hpp"
@@ -78,15 +79,6 @@ Loaded LoadModel(const io::RunConfig& c) {
              {"init", c.init}};
   l.objective = std::move(m);
   return l;
-}
-
-std::string VectorText(const Vector& v) {
-  std::ostringstream s;
-  s << "[";
-  for (Eigen::Index i = 0; i < std::min<Eigen::Index>(v.size(), 8); ++i) s << (i ? ", " : "") << v[i];
-  if (v.size() > 8) s << ", ... (" << v.size() << " numbers)";
-  s << "]";
-  return s.str();
 }
 
 Loaded LoadObjective(const io::RunConfig& c) {
@@ -207,88 +199,16 @@ int RunCommand(const io::RunConfig& given, const Distribute& distribute) {
   }
   io::ValidateConfig(c);
   Loaded l = LoadObjective(c);
-  Objective& obj = *l.objective;
-
-  // A loss that is not finite at the start cannot be explored: say so before writing anything.
-  double f0 = 0;
-  if (obj.Value(l.x0, &f0) != EvalStatus::kOk)
-    throw InputError("the loss is not finite at the start point x0 = " + VectorText(l.x0) + " (value " +
-                     std::to_string(f0) + ")");
-  obj.ResetCounts();
-
   const fs::path out = c.out.empty() ? fs::path("runs") / l.name : fs::path(c.out);
   if (!ck) ClaimOutputDirectory(out, c.overwrite);
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw InputError("cannot create the result directory '" + out.string() + "': " + ec.message());
-
-  ExploreState st;
-  double before_s = 0;
-  std::unique_ptr<io::EventLog> events;
-  if (ck) {
-    st = std::move(ck->state);
-    obj.RestoreCounts(ck->counts);
-    before_s = ck->wall_time_s;
-    events = std::make_unique<io::EventLog>(out / "events.jsonl", ck->events_bytes,
-                                            static_cast<long>(st.solutions.size()));
-  } else {
-    events = std::make_unique<io::EventLog>(out / "events.jsonl");
-  }
-  io::ProgressLine progress(1.0);
-  progress.Seed(st);
-  CallbackList callbacks;
-  callbacks.Add(events.get());
-  if (c.progress) callbacks.Add(&progress);
-
-  ExploreOptions explore = c.explore;
-  explore.tree.threads = c.threads;
-  Explorer explorer(obj, explore, &callbacks);
-  const json options = io::ConfigToJson(c);
-  if (distribute) explorer.SetExecutor(distribute(options));
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last = t0;
-  const auto checkpoint = [&](bool force) {
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && std::chrono::duration<double>(now - last).count() < c.checkpoint_interval) return;
-    last = now;
-    io::WriteCheckpoint(out, io::Checkpoint{options, st, obj.counts(),
-                                            before_s + std::chrono::duration<double>(now - t0).count(),
-                                            events->Bytes()});
-  };
-  if (!ck) {
-    explorer.Start(l.x0, &st);
-    checkpoint(true);
-  }
-  while (explorer.Next(&st)) checkpoint(false);
-  ExploreResult r = explorer.Finish(std::move(st), t0);
-  r.summary.wall_time_s += before_s;
-  if (c.progress) progress.Finish();
-
-  json result = json::object();
-  result["format"] = "ridgerider-result/1";
-  result["problem"] = {{"name", l.name}, {"dim", obj.dim()}, {"kind", l.kind}};
-  if (!l.model.is_null()) result["problem"]["model"] = l.model;
-  result["options"] = options;
-  const json state = io::StateToJson(r.state);
-  result["start"] = state["start"];
-  result["solutions"] = state["solutions"];
-  result["tree"] = state["tree"];
-  result["summary"] = io::ToJson(r.summary);
-  result["summary"]["seed"] = c.explore.seed;
-  if (obj.dim() == 2) {
-    Vector lo, hi;
-    io::LandscapeBounds(r.state, &lo, &hi);
-    result["landscape"] = io::LandscapeGrid(obj, lo, hi, c.landscape_resolution);
-  }
-  io::ExternalizeVectors(&result, out);  // long vectors (network parameters) to DIR/vectors/*.npy
-  events->Bytes();  // flushed before result.json says the run is complete
-  io::WriteFileAtomically(out / "solutions.csv", io::SolutionsCsv(r.state.solutions, obj.dim()));
-  io::WriteFileAtomically(out / "result.json", result.dump(1) + "\n");
-  fs::remove(out / io::kCheckpointFile, ec);
-  fs::remove(out / io::kPreviousCheckpointFile, ec);
-  fs::remove(out / io::kNextCheckpointFile, ec);
+  io::RunTarget target{l.objective.get(), l.x0, l.name, l.kind};
+  target.model = l.model;
+  if (distribute) target.executor = distribute(io::ConfigToJson(c));
+  const io::DirectoryRun run = io::RunToDirectory(c, target, out, std::move(ck));
+  const ExploreResult& r = run.result;
+  const int dim = l.objective->dim();
   PrintReport(r, out);
-  if (obj.dim() == 2 && c.plot) Plot(out);
+  if (dim == 2 && c.plot) Plot(out);
   return 0;
 }
 

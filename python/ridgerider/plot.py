@@ -27,7 +27,7 @@ import numpy as np
 
 from .results import Run, load
 
-__all__ = ["plot_landscape", "plot_tree", "plot_spectrum", "branch_colors", "main"]
+__all__ = ["plot_landscape", "plot_tree", "plot_spectrum", "branch_colors", "save", "main"]
 
 Branch = Optional[Tuple[int, int]]  # (ridge index, sign) of a ride's first choice
 
@@ -174,7 +174,7 @@ def plot_landscape(run: Run, ax=None):
         raise ValueError(f"plot_landscape needs a 2-D problem; {run.name!r} has dim {run.dim}")
     land = run.landscape
     if not land or not all(k in land for k in ("x", "y", "loss")):
-        raise ValueError(f"{run.path}/result.json has no \"landscape\" (x, y, loss) to plot")
+        raise ValueError(f"{run.path or run.name}/result.json has no \"landscape\" (x, y, loss) to plot")
     gx = np.asarray(land["x"], dtype=float)
     gy = np.asarray(land["y"], dtype=float)
     z = np.array([[np.nan if v is None else v for v in row] for row in land["loss"]], dtype=float)
@@ -525,7 +525,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         targets = {args.what: Path(args.out) if args.out else run.path / f"{args.what}.png"}
 
-    plt = _plt()
     status = 0
     for w, target in targets.items():
         if w == "landscape" and args.what == "all" and (run.dim != 2 or not run.landscape):
@@ -533,17 +532,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   f"{'' if run.dim != 2 else ' without a landscape grid'})", file=sys.stderr)
             continue
         try:
-            fig = _PLOTS[w](run)
+            save(run, w, target, dpi=args.dpi)
         except ValueError as e:
             return _fail(str(e))
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(target, dpi=args.dpi, bbox_inches="tight")
         except OSError as e:
             status = _fail(f"cannot write {target}: {e}", 1)
-        finally:
-            plt.close(fig)
     return status
+
+
+def save(run: Run, what: str, target, dpi: int = 150) -> Path:
+    """Draws figure ``what`` (landscape, tree or spectrum) of ``run`` and writes it to
+    ``target`` (PNG, or any format matplotlib knows from the suffix). Raises ValueError when
+    the figure cannot be drawn (e.g. a landscape of a problem that is not 2-D), OSError when the
+    file cannot be written."""
+    if what not in _PLOTS:
+        raise ValueError(f"unknown figure {what!r} (one of: {', '.join(_PLOTS)})")
+    plt = _plt()
+    fig = _PLOTS[what](run)
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return target
 
 
 if __name__ == "__main__":

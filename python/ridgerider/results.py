@@ -66,7 +66,7 @@ class Run:
     """A loaded result directory.
 
     Attributes:
-      path:      the directory.
+      path:      the directory (None for a result of ridgerider.explore() without out=).
       result:    the parsed result.json (a dict).
       solutions: list of :class:`Solution`, in discovery order.
       tree:      list of ride dicts (result["tree"]), in id order.
@@ -74,13 +74,15 @@ class Run:
       events:    list of dicts from events.jsonl ([] when the file is missing).
     """
 
-    def __init__(self, path: PathLike, result: Dict[str, Any], events: List[Dict[str, Any]]):
-        self.path = Path(path)
+    def __init__(self, path: Optional[PathLike], result: Dict[str, Any], events: List[Dict[str, Any]]):
+        self.path: Optional[Path] = None if path is None else Path(path)  # None: held in memory only
         self.result = result
         self.events = events
         self.solutions = [Solution.from_dict(s) for s in result.get("solutions", [])]
         self.tree: List[Dict[str, Any]] = list(result.get("tree", []))
         self.summary: Dict[str, Any] = dict(result.get("summary", {}))
+        # explore() results held in memory compute a 2-D landscape grid on first use.
+        self._landscape_source = None
 
     # -- conveniences ------------------------------------------------------------------
     @property
@@ -89,7 +91,12 @@ class Run:
 
     @property
     def name(self) -> str:
-        return str(self.problem.get("name", self.path.name))
+        return str(self.problem.get("name", self.path.name if self.path else "run"))
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        """result["options"]: every option of the run by its CLI key."""
+        return self.result.get("options", {})
 
     @property
     def dim(self) -> int:
@@ -105,7 +112,11 @@ class Run:
 
     @property
     def landscape(self) -> Optional[Dict[str, Any]]:
-        """result["landscape"] (2-D problems only), or None."""
+        """result["landscape"] (2-D problems only), or None. For an explore() result held in
+        memory the grid is computed on first use (landscape_resolution^2 loss calls)."""
+        if "landscape" not in self.result and self._landscape_source is not None:
+            self.result["landscape"] = self._landscape_source()
+            self._landscape_source = None
         return self.result.get("landscape")
 
     def ride(self, ride_id: int) -> Dict[str, Any]:
@@ -113,7 +124,7 @@ class Run:
         for r in self.tree:
             if r.get("id") == ride_id:
                 return r
-        raise KeyError(f"no ride {ride_id} in {self.path}")
+        raise KeyError(f"no ride {ride_id} in {self.path or self.name}")
 
     def steps(self) -> Dict[int, List[Dict[str, Any]]]:
         """{ride id: its step events, ordered by step}."""
@@ -145,8 +156,34 @@ class Run:
             paths[rid] = np.vstack(pts) if start.size else np.empty((0, self.dim))
         return paths
 
+    def to_dict(self) -> Dict[str, Any]:
+        """The result as plain data: result.json's object (a deep copy) with the events
+        under "events"."""
+        import copy
+
+        self.landscape  # noqa: B018  (a deferred 2-D landscape grid is part of the data)
+        d = copy.deepcopy(self.result)
+        d["events"] = copy.deepcopy(self.events)
+        return d
+
+    # -- figures (matplotlib; each returns the Figure, see ridgerider.plot) ----------------
+    def plot_landscape(self, ax=None):
+        """Contours of a 2-D loss with every ride and the solutions."""
+        from .plot import plot_landscape
+        return plot_landscape(self, ax=ax)
+
+    def plot_tree(self, ax=None):
+        """The ride tree as a disconnectivity-style graph (loss on the vertical axis)."""
+        from .plot import plot_tree
+        return plot_tree(self, ax=ax)
+
+    def plot_spectrum(self, ax=None):
+        """The tracked eigenvalue along each ride."""
+        from .plot import plot_spectrum
+        return plot_spectrum(self, ax=ax)
+
     def __repr__(self) -> str:
-        return (f"Run({str(self.path)!r}, problem={self.name!r}, dim={self.dim}, "
+        return (f"Run({None if self.path is None else str(self.path)!r}, problem={self.name!r}, dim={self.dim}, "
                 f"rides={len(self.tree)}, solutions={len(self.solutions)})")
 
 

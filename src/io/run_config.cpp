@@ -448,6 +448,11 @@ void ValidateConfig(const RunConfig& c) {
   for (double s : c.input_shape)
     if (s < 1 || s != std::floor(s)) Bad("input-shape", "every entry must be a positive integer");
   if (c.threads < 1) Bad("threads", "must be >= 1");
+  ValidateSearchOptions(c);
+}
+
+void ValidateSearchOptions(const RunConfig& c) {
+  if (c.threads < 1) Bad("threads", "must be >= 1");
   if (c.checkpoint_interval < 0) Bad("checkpoint-interval", "must be >= 0");
   if (c.landscape_resolution < 8 || c.landscape_resolution > 2001) Bad("landscape-resolution", "must be in [8, 2001]");
   std::string why;

@@ -71,6 +71,9 @@ nlohmann::json ParseOptionText(const OptionSpec& spec, const std::string& text);
 void ApplyConfigFile(RunConfig& c, const std::string& path);
 // Validates the whole configuration (option ranges, one objective source); throws InputError.
 void ValidateConfig(const RunConfig& c);
+// The part of ValidateConfig that does not concern the objective (option ranges only), for front
+// ends that bring their own objective (the Python module).
+void ValidateSearchOptions(const RunConfig& c);
 // The options block of result.json: every recorded option, enough to rerun.
 nlohmann::json ConfigToJson(const RunConfig& c);
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ridgerider/errors.hpp"
+#include "torch/autograd_point.hpp"
 #include "torch/native_tape.hpp"
 #include "torch/tape_translate.hpp"
 #include "torch/torchscript_support.hpp"
@@ -311,15 +312,13 @@ class TorchScriptObjective final : public Objective {
 
  protected:
   EvalStatus DoValue(const Vector& x, double* f) override {
-    if (CacheHit(x)) {
-      *f = f_;
+    if (point_.Holds(x)) {
+      *f = point_.value();
       return EvalStatus::kOk;
     }
     try {
       c10::InferenceMode guard;
-      at::Tensor xt = torch::empty({dim_}, torch::kDouble);
-      std::memcpy(xt.data_ptr<double>(), x.data(), sizeof(double) * dim_);
-      const c10::IValue out = callable_(xt);
+      const c10::IValue out = callable_(AutogradPoint::TensorOf(x));
       *f = ScalarOf(out);
       return EvalStatus::kOk;
     } catch (const std::exception&) {
@@ -329,9 +328,9 @@ class TorchScriptObjective final : public Objective {
 
   EvalStatus DoValueAndGradient(const Vector& x, double* f, Vector* g) override {
     try {
-      if (!CacheHit(x)) BuildGraph(x);
-      *f = f_;
-      *g = g_;
+      if (!point_.Holds(x)) BuildGraph(x);
+      *f = point_.value();
+      *g = point_.gradient();
       return EvalStatus::kOk;
     } catch (const std::exception&) {
       return Failed(f);
@@ -340,15 +339,8 @@ class TorchScriptObjective final : public Objective {
 
   EvalStatus DoHvp(const Vector& x, const Vector& v, Vector* out) override {
     try {
-      if (!CacheHit(x)) BuildGraph(x);
-      if (!second_order_) {
-        out->setZero();  // gradient does not depend on x (or f does not): H = 0
-        return EvalStatus::kOk;
-      }
-      // H v = d(g . v)/dx: one backward pass through the cached double-backward graph.
-      at::Tensor vt = torch::empty({dim_}, torch::kDouble);
-      std::memcpy(vt.data_ptr<double>(), v.data(), sizeof(double) * dim_);
-      CopyOut(BackwardOfGradient(vt), out);
+      if (!point_.Holds(x)) BuildGraph(x);
+      point_.Hvp(v, out);  // one backward pass through the cached double-backward graph
       return EvalStatus::kOk;
     } catch (const std::exception&) {
       return Failed(nullptr);
@@ -357,21 +349,8 @@ class TorchScriptObjective final : public Objective {
 
   EvalStatus DoHessian(const Vector& x, Matrix* h) override {
     try {
-      if (!CacheHit(x)) BuildGraph(x);
-      if (!second_order_) {
-        h->setZero();
-        return EvalStatus::kOk;
-      }
-      // Row i = d g_i / dx: one backward pass per row, all on the cached graph.
-      Vector row(dim_);
-      for (int i = 0; i < dim_; ++i) {
-        at::Tensor e = torch::zeros({dim_}, torch::kDouble);
-        e.data_ptr<double>()[i] = 1.0;
-        CopyOut(BackwardOfGradient(e), &row);
-        h->row(i) = row.transpose();
-      }
-      Matrix sym = 0.5 * (*h + h->transpose());
-      *h = std::move(sym);
+      if (!point_.Holds(x)) BuildGraph(x);
+      point_.Hessian(h);  // dim backward passes, all on the cached graph
       return EvalStatus::kOk;
     } catch (const std::exception&) {
       return Failed(nullptr);
@@ -379,10 +358,6 @@ class TorchScriptObjective final : public Objective {
   }
 
  private:
-  bool CacheHit(const Vector& x) const {
-    return cached_ && std::memcmp(x.data(), x_.data(), sizeof(double) * dim_) == 0;
-  }
-
   static double ScalarOf(const c10::IValue& out) {
     if (!out.isTensor()) throw std::runtime_error("result is not a tensor");
     const at::Tensor& t = out.toTensor();
@@ -390,61 +365,18 @@ class TorchScriptObjective final : public Objective {
     return t.item<double>();
   }
 
-  // Builds the graph at x: f = fn(x), g = df/dx with create_graph, and caches f, g and the graph.
+  // f = fn(x) and g = df/dx with create_graph, cached with their graph.
   void BuildGraph(const Vector& x) {
-    cached_ = false;
-    xt_ = at::Tensor();
-    grad_ = at::Tensor();
-    at::Tensor xt = torch::empty({dim_}, torch::kDouble);
-    std::memcpy(xt.data_ptr<double>(), x.data(), sizeof(double) * dim_);
-    xt.requires_grad_(true);
-    const c10::IValue out = callable_(xt);
-    if (!out.isTensor()) throw std::runtime_error("result is not a tensor");
-    const at::Tensor& f = out.toTensor();
-    if (f.numel() != 1) throw std::runtime_error("result is not a scalar");
-    f_ = f.item<double>();
-    at::Tensor grad;
-    if (f.requires_grad()) {
-      grad = torch::autograd::grad({f}, {xt}, /*grad_outputs=*/{}, /*retain_graph=*/true,
-                                   /*create_graph=*/true, /*allow_unused=*/true)[0];
-    }
-    if (grad.defined()) {
-      CopyOut(grad, &g_);
-    } else {
-      g_.setZero(dim_);
-    }
-    second_order_ = grad.defined() && grad.requires_grad();
-    xt_ = std::move(xt);
-    grad_ = std::move(grad);
-    x_ = x;
-    cached_ = true;
-  }
-
-  // d(grad . w)/dx on the cached graph, kept for further calls; undefined = zero.
-  at::Tensor BackwardOfGradient(const at::Tensor& w) {
-    return torch::autograd::grad({grad_}, {xt_}, {w}, /*retain_graph=*/true,
-                                 /*create_graph=*/false, /*allow_unused=*/true)[0];
-  }
-
-  void CopyOut(const at::Tensor& t, Vector* out) const {
-    out->resize(dim_);
-    if (!t.defined()) {
-      out->setZero();
-      return;
-    }
-    if (t.scalar_type() == torch::kDouble && t.is_contiguous() && t.numel() == dim_) {
-      std::memcpy(out->data(), t.data_ptr<double>(), sizeof(double) * dim_);  // the usual case
-      return;
-    }
-    const at::Tensor c = t.detach().to(torch::kDouble).contiguous().reshape({-1});
-    std::memcpy(out->data(), c.data_ptr<double>(), sizeof(double) * dim_);
+    point_.Build(x, [this](const at::Tensor& xt) {
+      const c10::IValue out = callable_(xt);
+      if (!out.isTensor()) throw std::runtime_error("result is not a tensor");
+      return out.toTensor();
+    });
   }
 
   // Evaluation errors (Torch exceptions) are a status, not an exception, per types.hpp.
   EvalStatus Failed(double* f) {
-    cached_ = false;
-    xt_ = at::Tensor();
-    grad_ = at::Tensor();
+    point_.Clear();
     if (f) *f = std::numeric_limits<double>::quiet_NaN();
     return EvalStatus::kFailed;
   }
@@ -452,14 +384,7 @@ class TorchScriptObjective final : public Objective {
   Callable callable_;
   int dim_;
   std::string name_;
-
-  // Cache of the last graph.
-  bool cached_ = false;
-  bool second_order_ = false;  // grad_ depends on x
-  Vector x_;
-  at::Tensor xt_, grad_;
-  double f_ = 0.0;
-  Vector g_;
+  AutogradPoint point_;  // the graph of the last point
 };
 
 void CheckDim(int dim) {
