@@ -108,6 +108,15 @@ def test_script_true_is_the_clis_torchscript_path(tmp_path):
     assert calls[0] > 0 and res.problem["kind"] == "python-torch" and len(res.solutions) == 2
 
 
+def test_threads_give_the_same_result():
+    # A Python loss rides one ride at a time whatever `threads` says (the GIL would serialise
+    # them); a scripted one rides on threads like the CLI. Either way the result is the same.
+    one = rr.explore(wells, [0.0, 0.0, 0.0])
+    _assert_same_search(rr.explore(wells, [0.0, 0.0, 0.0], threads=2), one, tol=0)
+    s1 = rr.explore(wells, [0.0, 0.0, 0.0], script=True)
+    _assert_same_search(rr.explore(wells, [0.0, 0.0, 0.0], script=True, threads=2), s1, tol=0)
+
+
 def test_options_pass_through_like_the_cli(tmp_path):
     opts = dict(step_rule="fixed", step_size=0.1, order="depth-first", max_rides=3)
     cli = run_cli(tmp_path, WELLS_SOURCE, [0, 0, 0], "--step-rule", "fixed", "--step-size", 0.1,
