@@ -57,7 +57,9 @@ io::RunConfig ConfigFromJson(const std::string& options_json) {
   io::RunConfig c;
   c.progress = false;  // a library prints nothing unless asked (progress=True)
   for (const auto& [key, value] : j.items()) {
-    static const char* kNotHere[] = {"problem", "objective", "objective-source", "function", "x0", "out", "resume"};
+    static const char* kNotHere[] = {"problem", "objective", "objective-source", "function", "x0", "out", "resume",
+                                     "model", "data", "train-size", "loss", "dtype", "batch", "chunk", "hvp",
+                                     "activation", "init", "input-shape", "model-mode"};
     for (const char* k : kNotHere)
       if (key == k)
         throw InputError("option '" + key +
