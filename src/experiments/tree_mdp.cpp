@@ -376,7 +376,10 @@ std::string Markdown(const json& r) {
      << "| depth | params (mean) | RR | GD, random starts | GD from MIS | random directions from MIS | paper |\n"
      << "|---|---|---|---|---|---|---|\n";
   char buf[128];
-  for (const auto& [depth, d] : r["depths"].items()) {
+  // Depths in numeric order (JSON objects sort their keys as strings: "10" < "4").
+  for (int di : r["setup"]["depths"]) {
+    const std::string depth = std::to_string(di);
+    const json& d = r["depths"][depth];
     md << "| " << depth << " | " << d["params_mean"].get<double>();
     for (const char* m : kMethods) {
       const json& st = d["spread"][m];
@@ -387,7 +390,9 @@ std::string Markdown(const json& r) {
     md << " | RR ≈ all; baselines < 50% |\n";
   }
   md << "\n";
-  for (const auto& [depth, d] : r["depths"].items()) {
+  for (int di : r["setup"]["depths"]) {
+    const std::string depth = std::to_string(di);
+    const json& d = r["depths"][depth];
     std::snprintf(buf, sizeof buf, "- depth %s: RR %.0f rides; budget %.0f evaluations, %.0f of them dense Hessians, per tree (mean); %.2f s per tree\n",
                   depth.c_str(), d["rr_rides_mean"].get<double>(), d["gradients_mean"].get<double>(),
                   d["rr_hessians_mean"].get<double>(), d["seconds_mean"].get<double>());
