@@ -71,6 +71,8 @@ void Track(benchmark::State& state) {
     state.counters["lambda2"] = s0.values[2];
     rr::Vector x = x0, e = s0.vectors.col(0);
     rr::SpectrumOptions so;
+    so.track_block_size = static_cast<int>(state.range(2));
+    so.track_max_hvps = std::max(so.track_max_hvps, 10 * so.track_block_size);
     rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
     long cold_spectra = 0, cold_krylov = 0;
     double min_cos = 1, min_cos_spectra = 1, min_cos_krylov = 1;
@@ -167,8 +169,16 @@ void Branch(benchmark::State& state) {
   }
 }
 
-// Args: (step length in 1e-3, point kind) and (k, point kind).
-BENCHMARK(Track)->Args({5, 0})->Args({20, 0})->Args({50, 0})->Args({20, 1})->Iterations(1)->Unit(benchmark::kMillisecond);
+// Branch args: (k, point kind).
+// Track args: (step length in 1e-3, point kind, tracker block size).
+BENCHMARK(Track)
+    ->Args({5, 0, 1})
+    ->Args({20, 0, 1})
+    ->Args({50, 0, 1})
+    ->Args({20, 1, 1})
+    ->Args({20, 0, 3})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(Branch)->Args({1, 0})->Args({5, 0})->Args({8, 0})->Args({5, 1})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
