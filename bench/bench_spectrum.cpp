@@ -35,8 +35,11 @@ rr::TanhMlpShape g_shape = [] {
   return s;
 }();
 
-// Part-way through training: 40 L-BFGS iterations from a random init.
-rr::Vector BranchPoint(rr::TanhMlpObjective& obj) {
+// kind 0: a random init with weights ~ N(0, 1.5^2 / fan_in): a few clearly separated negative
+// eigenvalues. kind 1: part-way through training (40 L-BFGS iterations from a N(0, 1/fan_in)
+// init): many small negative eigenvalues packed near zero, below a large positive bulk.
+rr::Vector BranchPoint(rr::TanhMlpObjective& obj, int kind = 0) {
+  if (kind == 0) return rr::TanhMlpObjective::InitialPoint(obj.shape(), 11, 1.5);
   rr::Vector x = rr::TanhMlpObjective::InitialPoint(obj.shape(), 5, 1.0);
   rr::LeafOptions lo;
   lo.polish_max_iterations = 40;
@@ -61,10 +64,15 @@ void Track(benchmark::State& state) {
   const double alpha = state.range(0) * 1e-3;  // step length along the ridge
   rr::TanhMlpObjective obj(g_shape);
   for (auto _ : state) {
-    const rr::Vector x0 = BranchPoint(obj);
-    rr::Spectrum s0 = Reference(obj, x0, 1);
+    const rr::Vector x0 = BranchPoint(obj, static_cast<int>(state.range(1)));
+    rr::Spectrum s0 = Reference(obj, x0, 3);
+    state.counters["lambda0"] = s0.values[0];
+    state.counters["lambda1"] = s0.values[1];
+    state.counters["lambda2"] = s0.values[2];
     rr::Vector x = x0, e = s0.vectors.col(0);
     rr::SpectrumOptions so;
+    so.track_block_size = static_cast<int>(state.range(2));
+    so.track_max_hvps = std::max(so.track_max_hvps, 10 * so.track_block_size);
     rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
     long cold_spectra = 0, cold_krylov = 0;
     double min_cos = 1, min_cos_spectra = 1, min_cos_krylov = 1;
@@ -122,7 +130,7 @@ void Branch(benchmark::State& state) {
   const int k = static_cast<int>(state.range(0));
   rr::TanhMlpObjective obj(g_shape);
   for (auto _ : state) {
-    const rr::Vector x0 = BranchPoint(obj);
+    const rr::Vector x0 = BranchPoint(obj, static_cast<int>(state.range(1)));
     // Ride a few steps so the seed is a tracked (not exact) ridge, as at a real branch point.
     rr::Spectrum s0 = Reference(obj, x0, 1);
     rr::Vector x = x0, e = s0.vectors.col(0);
@@ -161,8 +169,17 @@ void Branch(benchmark::State& state) {
   }
 }
 
-BENCHMARK(Track)->Arg(5)->Arg(20)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK(Branch)->Arg(1)->Arg(5)->Arg(8)->Iterations(1)->Unit(benchmark::kMillisecond);
+// Branch args: (k, point kind).
+// Track args: (step length in 1e-3, point kind, tracker block size).
+BENCHMARK(Track)
+    ->Args({5, 0, 1})
+    ->Args({20, 0, 1})
+    ->Args({50, 0, 1})
+    ->Args({20, 1, 1})
+    ->Args({20, 0, 3})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(Branch)->Args({1, 0})->Args({5, 0})->Args({8, 0})->Args({5, 1})->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
