@@ -1,14 +1,14 @@
 # The two commands of the README:
 #   make demo   installs what is missing, builds, runs Ridge Rider on the built-in 2-D landscape
 #               and writes runs/demo/ (result.json, events.jsonl, solutions.csv, landscape.png)
-#   make test   installs what is missing, builds, runs the whole test suite, then the suite again
-#               built with ASan+UBSan (test-sanitize) and a short fuzz run (fuzz); CI runs this
-#   make check  the fast part for developers: build and run the suite once
+#   make test   installs what is missing, builds, runs the whole test suite (CI runs this)
+#   make check  the same (kept for developers' habits)
+#   make test-all  make test, then the suite built with ASan+UBSan and a short fuzz run
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all setup build demo test check bench clean
+.PHONY: all setup build demo test check test-all bench clean
 
 all: build
 
@@ -27,9 +27,12 @@ demo: build
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# In this order: the plain suite fails fastest; the sanitizer build (~11 min on 2 cores) and the
-# fuzzers (FUZZ_TIME s each, plus clang's install and build) follow.
-test: check test-sanitize fuzz
+test: check
+
+# The sanitizer build (~11 min on 2 cores before the network, MPI and Python code landed) and the
+# fuzzers (FUZZ_TIME s each, plus clang's install and build). Not yet in `make test`: the merged
+# code base has not had a complete sanitizer run (see docs/design.md, "CI").
+test-all: check test-sanitize fuzz
 
 clean:
 	rm -rf $(BUILD)
