@@ -325,6 +325,8 @@ json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& d
     o.spectrum.eigenpairs = a.k;
     o.spectrum.eigen_tolerance = a.tol;
     o.spectrum.krylov_basis = a.krylov_basis;
+    o.spectrum.track_tolerance = a.track_tol;
+    o.spectrum.track_max_hvps = a.track_max_hvps;
     o.ride.max_steps = a.ride_steps;
     std::string why;
     if (!o.spectrum.IsValid(&why)) throw std::runtime_error(why);
@@ -348,6 +350,7 @@ json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& d
     out = {{"arch", arch},
            {"dim", d},
            {"krylov_basis", a.krylov_basis},
+           {"track_max_hvps", a.track_max_hvps},
            {"k", a.k},
            {"tolerance", a.tol},
            {"solve_ok", st == rr::EvalStatus::kOk},
