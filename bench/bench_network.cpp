@@ -1,0 +1,414 @@
+// The matrix-free spectrum on a real network (LibTorch MLP, tanh, float32, cross-entropy) on the
+// first N Fashion-MNIST training images (the full-batch loss of those N), each a ratio measured
+// in one run (docs/benchmarks.md, "Network scale"):
+//
+//   --part spectrum  (784-128-128-10, d = 118,282) at a point with negative curvature (the
+//                    built-in init, seed 0, after --gd-steps plain gradient steps):
+//     1. GetRidges: the k most negative eigenpairs (PartialSpectrumAt) by our Krylov solver vs
+//        Spectra cold, HVP counts and wall time (fastest of --repeats), eigenvalues against a
+//        float64 reference; writes x.npy and result.json to --out for bench/bench_network.py,
+//        which times SciPy's eigsh on a torch HVP of the same model, data and point.
+//     2. A ride along the most negative ridge (--ride-steps fixed steps of --step-size): HVPs
+//        per step of the tracker vs cold solves (our Krylov unseeded, Spectra k = 1) of the
+//        same residual bound, cosine of each to a fresh tight solve.
+//     3. Ride-step cost (gradient keeping its graph + tracker update) / plain gradient cost,
+//        interleaved per step, fastest and median.
+//   --part memory    (784-512-512-10, d = 669,706): peak resident memory of GetRidges + a ride
+//                    of --ride-steps steps (RideRidge, matrix-free, its final branch-point solve
+//                    included) above the process with the data loaded, vs 50 d doubles.
+//
+//   bench_network --part spectrum|memory [--samples N] [--gd-steps N] [--lr A] [--k K]
+//                 [--tol T] [--krylov-basis B] [--repeats N] [--ride-steps N] [--step-size A]
+//                 [--track-tol T] [--track-max-hvps N] [--threads N] [--out DIR]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "ridgerider/ride.hpp"
+#include "ridgerider/spectrum/curvature.hpp"
+#include "ridgerider/spectrum/tracker.hpp"
+#include "torch/model_objective.hpp"
+#include "torch/torchscript_objective.hpp"
+
+namespace rr = ridgerider;
+using json = nlohmann::json;
+
+namespace {
+
+long StatusBytes(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key) + 1)) * 1024;
+  return -1;
+}
+bool ResetPeak() {  // VmHWM := VmRSS (Linux >= 4.0)
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  return static_cast<bool>(f);
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+double Min(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// A 1-D float64 .npy file (NumPy format 1.0).
+void WriteNpy(const std::string& path, const rr::Vector& x) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(x.size()) + ",), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream f(path, std::ios::binary);
+  f.write("\x93NUMPY\x01\x00", 8);
+  const unsigned short n = static_cast<unsigned short>(header.size());
+  f.write(reinterpret_cast<const char*>(&n), 2);
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  f.write(reinterpret_cast<const char*>(x.data()), static_cast<std::streamsize>(x.size() * sizeof(double)));
+}
+
+struct Args {
+  std::string part = "spectrum", out = "bench_network_out";
+  long samples = 1024;
+  int gd_steps = 40, k = 5, repeats = 3, ride_steps = 8, threads = 1, krylov_basis = 40;
+  double lr = 0.1, tol = 1e-4, step_size = 0.1;
+  double track_tol = 1e-3;  // the search's default
+  int track_max_hvps = 20;
+};
+
+std::unique_ptr<rr::ModelObjective> Make(const std::string& arch, rr::ModelDtype dtype, rr::HvpMethod hvp,
+                                         const std::shared_ptr<const rr::data::Dataset>& data) {
+  rr::ModelSpec s;
+  s.model = arch;
+  s.dtype = dtype;
+  s.hvp = hvp;
+  s.batch.batch = 0;  // the full loss of the given samples, one pass
+  return rr::MakeModelObjective(s, data);
+}
+
+// The built-in init (seed 0) after plain gradient descent.
+rr::Vector TrainedPoint(rr::Objective& obj, rr::Vector x, int steps, double lr, double* loss) {
+  rr::Vector g;
+  for (int i = 0; i < steps; ++i) {
+    obj.ValueAndGradient(x, loss, &g);
+    x -= lr * g;
+  }
+  obj.ValueAndGradient(x, loss, &g);
+  return x;
+}
+
+// Makes the next HVP at x rebuild the gradient graph (a solve is timed from a cold cache).
+void Invalidate(rr::Objective& obj, const rr::Vector& x) {
+  double f;
+  rr::Vector g;
+  obj.ValueAndGradient(x + rr::Vector::Constant(x.size(), 1e-3), &f, &g);
+}
+
+json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& data) {
+  const std::string arch = "mlp:784-128-128-10";
+  auto obj = Make(arch, rr::ModelDtype::kFloat32, rr::HvpMethod::kReusedGraph, data);
+  auto plain = Make(arch, rr::ModelDtype::kFloat32, rr::HvpMethod::kFreshGraph, data);  // plain gradients
+  auto ref64 = Make(arch, rr::ModelDtype::kFloat64, rr::HvpMethod::kReusedGraph, data);
+  const int d = obj->dim();
+  double loss = 0;
+  const rr::Vector x = TrainedPoint(*obj, obj->InitialParameters(), a.gd_steps, a.lr, &loss);
+  std::filesystem::create_directories(a.out);
+  WriteNpy(a.out + "/x.npy", x);
+
+  // Float64 reference of the k most negative pairs (and the largest |eigenvalue| estimate).
+  rr::HessianOperator op64(*ref64, x);
+  rr::KrylovOptions ko;
+  ko.tolerance = 1e-9;
+  ko.max_basis = 60;
+  ko.max_hvps = 5000;
+  rr::EigenSolveSummary ref_sum;
+  const rr::Spectrum ref = rr::KrylovSmallest(op64, a.k + 1, rr::Matrix(), ko, &ref_sum);
+
+  // 1. GetRidges: ours (Krylov, the search's default except k and tolerance) vs Spectra cold.
+  rr::SpectrumOptions so;
+  so.method = rr::SpectrumMethod::kMatrixFree;
+  so.eigenpairs = a.k;
+  so.eigen_tolerance = a.tol;
+  so.krylov_basis = a.krylov_basis;
+  rr::Spectrum ours, spectra;
+  rr::EigenSolveSummary ours_sum, spectra_sum;
+  std::vector<double> t_ours, t_spectra;
+  for (int r = 0; r < a.repeats; ++r) {
+    Invalidate(*obj, x);
+    auto t0 = std::chrono::steady_clock::now();
+    ours = rr::PartialSpectrumAt(*obj, x, so, rr::Matrix(), 1, &ours_sum);
+    t_ours.push_back(Seconds(t0));
+  }
+  // Spectra's (and ARPACK's) criterion is |r_i| <= tol |lambda_i|; ours |r_i| <= tol * s with s
+  // the largest |Ritz value| seen. The same bound for the k-th pair: tol_s = tol * s / |lambda_k|
+  // (the other pairs' bounds are then looser than ours: this favours Spectra and eigsh).
+  const double scale = ours_sum.scale;
+  const double lambda_k = std::abs(ours.values[a.k - 1]);
+  const double tol_rel = a.tol * scale / lambda_k;
+  rr::SpectrumOptions sp = so;
+  sp.solver = rr::EigenSolver::kSpectra;
+  sp.krylov_basis = std::max(20, 2 * a.k + 1);  // ncv, eigsh's default
+  sp.eigen_tolerance = tol_rel;
+  for (int r = 0; r < a.repeats; ++r) {
+    Invalidate(*obj, x);
+    auto t0 = std::chrono::steady_clock::now();
+    spectra = rr::PartialSpectrumAt(*obj, x, sp, rr::Matrix(), 1, &spectra_sum);
+    t_spectra.push_back(Seconds(t0));
+  }
+  // One HVP and one gradient, for scale.
+  std::vector<double> t_hvp, t_grad;
+  {
+    rr::KeyedRng rng(3, 4);
+    rr::Vector g, hv;
+    double f;
+    for (int r = 0; r < 5; ++r) {
+      const rr::Vector xp = x + 1e-4 * rng.NormalVector(d);  // a new point: no cache hit
+      auto t0 = std::chrono::steady_clock::now();
+      plain->ValueAndGradient(xp, &f, &g);
+      t_grad.push_back(Seconds(t0));
+      obj->ValueAndGradient(x, &f, &g);
+      t0 = std::chrono::steady_clock::now();
+      obj->Hvp(x, rng.NormalVector(d), &hv);
+      t_hvp.push_back(Seconds(t0));
+    }
+  }
+  const auto values = [](const rr::Spectrum& s) {
+    std::vector<double> v(s.values.data(), s.values.data() + s.values.size());
+    return v;
+  };
+  const auto err = [&](const rr::Spectrum& s) {
+    if (!s.ok || s.size() < a.k) return 1e300;
+    return (s.values.head(a.k) - ref.values.head(a.k)).cwiseAbs().maxCoeff();
+  };
+  json spec = {{"k", a.k},
+               {"tolerance", a.tol},
+               {"scale", scale},
+               {"spectra_eigsh_tolerance", tol_rel},
+               {"reference_values", values(ref)},
+               {"reference_converged", ref_sum.converged},
+               {"reference_scale", ref_sum.scale},
+               {"ours", {{"hvps", ours_sum.hvps}, {"restarts", ours_sum.restarts}, {"converged", ours_sum.converged},
+                         {"values", values(ours)}, {"max_abs_err", err(ours)}, {"seconds", t_ours},
+                         {"krylov_basis", so.krylov_basis}}},
+               {"spectra", {{"hvps", spectra_sum.hvps}, {"restarts", spectra_sum.restarts},
+                            {"converged", spectra_sum.converged}, {"values", values(spectra)},
+                            {"max_abs_err", err(spectra)}, {"seconds", t_spectra}, {"ncv", sp.krylov_basis}}},
+               {"hvp_seconds", t_hvp},
+               {"gradient_seconds", t_grad}};
+
+  // 2 + 3. A ride along the most negative ridge, fixed steps.
+  rr::SpectrumOptions tso;  // the search's defaults for tracking
+  tso.method = rr::SpectrumMethod::kMatrixFree;
+  tso.track_tolerance = a.track_tol;
+  tso.track_max_hvps = a.track_max_hvps;
+  rr::RidgeTracker tracker(tso, 1e-6, ref.values[0]);
+  rr::Vector xr = x;
+  rr::Vector e = ours.vectors.col(0);
+  double lambda = ours.values[0];
+  std::vector<double> t_step, t_plain, cos_tracker, cos_krylov, cos_spectra, step_loss, step_lambda;
+  std::vector<long> hvps_tracker, hvps_krylov, hvps_spectra, matched;
+  int lost = 0;
+  for (int s = 0; s < a.ride_steps; ++s) {
+    const rr::Vector xn = xr + a.step_size * e;
+    double f = 0;
+    rr::Vector g;
+    // Interleaved: a plain gradient at xn, then the ride step (gradient keeping its graph + track).
+    Invalidate(*plain, xn);
+    auto t0 = std::chrono::steady_clock::now();
+    plain->ValueAndGradient(xn, &f, &g);
+    t_plain.push_back(Seconds(t0));
+    Invalidate(*obj, xn);
+    const long h0 = tracker.hvps();
+    rr::TrackedRidge t;
+    t0 = std::chrono::steady_clock::now();
+    obj->ValueAndGradient(xn, &f, &g);
+    const rr::EvalStatus st = tracker.Update(*obj, xn, e, 0.5, &t);
+    t_step.push_back(Seconds(t0));
+    if (st != rr::EvalStatus::kOk || t.lost) {
+      ++lost;
+      break;
+    }
+    hvps_tracker.push_back(tracker.hvps() - h0);
+    step_loss.push_back(f);
+    step_lambda.push_back(t.eigenvalue);
+    // A fresh tight solve (float64) of the most negative pair, and cold solves of the tracker's
+    // residual bound: our Krylov unseeded, Spectra k = 1 at tol_track * scale / |lambda|.
+    rr::HessianOperator fop(*ref64, xn);
+    rr::KrylovOptions fo;
+    fo.tolerance = 1e-8;
+    fo.max_basis = 60;
+    fo.max_hvps = 5000;
+    // The tracked ridge is the fresh eigenvector it overlaps most among the k + 1 most
+    // negative (after an eigenvalue crossing it need not be the most negative one any more);
+    // the cold solves (k = 1) are checked against the most negative one.
+    const rr::Spectrum fresh = rr::KrylovSmallest(fop, a.k + 1, rr::Matrix(), fo, nullptr);
+    const rr::Vector v = fresh.vectors.col(0);
+    Eigen::Index match = 0;
+    cos_tracker.push_back((fresh.vectors.transpose() * t.direction).cwiseAbs().maxCoeff(&match));
+    matched.push_back(static_cast<long>(match));
+    rr::HessianOperator cop(*obj, xn);
+    rr::KrylovOptions co;
+    co.tolerance = tso.track_tolerance;
+    co.scale = tracker.scale();
+    rr::EigenSolveSummary cs, ss;
+    const rr::Spectrum cold = rr::KrylovSmallest(cop, 1, rr::Matrix(), co, &cs);
+    hvps_krylov.push_back(cs.hvps);
+    cos_krylov.push_back(cold.ok ? std::abs(cold.vectors.col(0).dot(v)) : 0);
+    rr::SpectraOptions spo;
+    spo.tolerance = tso.track_tolerance * tracker.scale() / std::abs(fresh.values[0]);
+    const rr::Spectrum spc = rr::SpectraSmallest(*obj, xn, 1, spo, &ss);
+    hvps_spectra.push_back(ss.hvps);
+    cos_spectra.push_back(spc.ok ? std::abs(spc.vectors.col(0).dot(v)) : 0);
+    xr = xn;
+    e = t.direction;
+    lambda = t.eigenvalue;
+  }
+  const auto mean = [](const std::vector<long>& v) {
+    double s = 0;
+    for (long x : v) s += x;
+    return v.empty() ? 0.0 : s / v.size();
+  };
+  json ride = {{"step_size", a.step_size},
+               {"steps", hvps_tracker.size()},
+               {"lost", lost},
+               {"track_tolerance", tso.track_tolerance},
+               {"track_max_hvps", tso.track_max_hvps},
+               {"loss", step_loss},
+               {"eigenvalue", step_lambda},
+               {"tracker_hvps", hvps_tracker},
+               {"tracker_matched_index", matched},
+               {"tracker_cos", cos_tracker},
+               {"cold_krylov_hvps", hvps_krylov},
+               {"cold_spectra_hvps", hvps_spectra},
+               {"tracker_hvps_per_step", mean(hvps_tracker)},
+               {"cold_krylov_hvps_per_step", mean(hvps_krylov)},
+               {"cold_spectra_hvps_per_step", mean(hvps_spectra)},
+               {"tracker_min_cos", cos_tracker.empty() ? 0 : Min(cos_tracker)},
+               {"cold_krylov_min_cos", cos_krylov.empty() ? 0 : Min(cos_krylov)},
+               {"cold_spectra_min_cos", cos_spectra.empty() ? 0 : Min(cos_spectra)},
+               {"tracker_unconverged", tracker.unconverged()},
+               {"step_seconds", t_step},
+               {"gradient_seconds", t_plain},
+               {"step_over_gradient_fastest", Min(t_step) / Min(t_plain)},
+               {"step_over_gradient_median", Median(t_step) / Median(t_plain)}};
+  return {{"arch", arch},   {"dim", d},          {"samples", data->size()}, {"gd_steps", a.gd_steps},
+          {"lr", a.lr},     {"loss", loss},      {"spectrum", spec},        {"ride", ride}};
+}
+
+json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& data, long rss_data) {
+  const std::string arch = "mlp:784-512-512-10";
+  const bool reset = ResetPeak();
+  const long before = StatusBytes("VmRSS");
+  long peak = 0, d = 0;
+  json out;
+  {
+    auto obj = Make(arch, rr::ModelDtype::kFloat32, rr::HvpMethod::kReusedGraph, data);
+    d = obj->dim();
+    double loss = 0;
+    const rr::Vector x = TrainedPoint(*obj, obj->InitialParameters(), a.gd_steps, a.lr, &loss);
+    rr::ExploreOptions o;
+    o.spectrum.method = rr::SpectrumMethod::kMatrixFree;
+    o.spectrum.eigenpairs = a.k;
+    o.spectrum.eigen_tolerance = a.tol;
+    o.spectrum.krylov_basis = a.krylov_basis;
+    o.spectrum.track_tolerance = a.track_tol;
+    o.spectrum.track_max_hvps = a.track_max_hvps;
+    o.ride.max_steps = a.ride_steps;
+    std::string why;
+    if (!o.spectrum.IsValid(&why)) throw std::runtime_error(why);
+    rr::Spectrum s;
+    rr::EigenSolveSummary sum;
+    auto t0 = std::chrono::steady_clock::now();
+    const rr::EvalStatus st = rr::SearchSpectrumAt(*obj, x, o.spectrum, &s, rr::Matrix(), 1, &sum);
+    const double t_solve = Seconds(t0);
+    rr::RideStart start;
+    start.x = x;
+    rr::Vector g;
+    obj->ValueAndGradient(x, &start.loss, &g);
+    start.grad = g;
+    start.direction = s.vectors.col(0);
+    start.eigenvalue = s.values[0];
+    t0 = std::chrono::steady_clock::now();
+    const rr::RideOutcome ride = rr::RideRidge(*obj, start, o, nullptr, nullptr);
+    const double t_ride = Seconds(t0);
+    peak = StatusBytes("VmHWM");
+    std::vector<double> vals(s.values.data(), s.values.data() + s.values.size());
+    out = {{"arch", arch},
+           {"dim", d},
+           {"krylov_basis", a.krylov_basis},
+           {"track_max_hvps", a.track_max_hvps},
+           {"k", a.k},
+           {"tolerance", a.tol},
+           {"solve_ok", st == rr::EvalStatus::kOk},
+           {"solve_hvps", sum.hvps},
+           {"solve_converged", sum.converged},
+           {"solve_seconds", t_solve},
+           {"values", vals},
+           {"ride_steps", ride.steps},
+           {"ride_end", rr::ToString(ride.reason)},
+           {"ride_track_hvps", ride.track_hvps},
+           {"ride_seconds_with_final_solve", t_ride}};
+  }
+  out["data_bytes"] = static_cast<long>(data->inputs.size() * sizeof(float) + data->labels.size() * 8);
+  out["rss_with_data_bytes"] = rss_data;
+  out["peak_above_data_bytes"] = reset ? peak - before : -1;
+  out["peak_above_data_d_doubles"] = reset ? double(peak - before) / (8.0 * d) : -1;
+  out["bound_bytes"] = 50L * d * 8;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--part") a.part = v;
+    else if (k == "--out") a.out = v;
+    else if (k == "--samples") a.samples = std::stol(v);
+    else if (k == "--gd-steps") a.gd_steps = std::stoi(v);
+    else if (k == "--lr") a.lr = std::stod(v);
+    else if (k == "--k") a.k = std::stoi(v);
+    else if (k == "--tol") a.tol = std::stod(v);
+    else if (k == "--krylov-basis") a.krylov_basis = std::stoi(v);
+    else if (k == "--repeats") a.repeats = std::stoi(v);
+    else if (k == "--ride-steps") a.ride_steps = std::stoi(v);
+    else if (k == "--step-size") a.step_size = std::stod(v);
+    else if (k == "--track-tol") a.track_tol = std::stod(v);
+    else if (k == "--track-max-hvps") a.track_max_hvps = std::stoi(v);
+    else if (k == "--threads") a.threads = std::stoi(v);
+    else {
+      std::fprintf(stderr, "bench_network: unknown option %s (see the header of bench/bench_network.cpp)\n", k.c_str());
+      return 2;
+    }
+  }
+  if (argc % 2 == 0 || (a.part != "spectrum" && a.part != "memory")) {
+    std::fprintf(stderr, "usage: bench_network --part spectrum|memory [options]\n");
+    return 2;
+  }
+  rr::SetTorchThreads(a.threads);
+  const long rss_start = StatusBytes("VmRSS");
+  auto data = std::make_shared<const rr::data::Dataset>(rr::data::LoadDataSpec("fashion-mnist", a.samples));
+  const long rss_data = StatusBytes("VmRSS");
+  json out = {{"part", a.part}, {"threads", a.threads}, {"samples", a.samples}, {"rss_start_bytes", rss_start}};
+  out["result"] = a.part == "spectrum" ? SpectrumPart(a, data) : MemoryPart(a, data, rss_data);
+  if (a.part == "spectrum") {
+    std::ofstream(a.out + "/result.json") << out.dump(1) << "\n";
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
