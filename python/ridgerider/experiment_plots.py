@@ -9,6 +9,10 @@
 - fashion-mnist: ``per_class.png``, per-class test accuracy of every leaf at the end of its
   ride (before finishing) and after finishing, with Adam's beside them, and the leaves'
   pairwise disagreement.
+- colored-fashion-mnist: ``ood.png``, train and test accuracy (mean and std over seeds) of
+  ERM, IRM, the selected Ridge Rider leaf and the grayscale oracle, and every RR candidate's
+  test accuracy against the held-out gap between the training environments (the selection
+  criterion), the chosen ones marked.
 
 Command line (what the reproduce command calls)::
 
@@ -27,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_tree_mdp", "plot_lever_game", "plot_per_class", "plot_dir", "main"]
+__all__ = ["plot_tree_mdp", "plot_lever_game", "plot_per_class", "plot_ood", "plot_dir", "main"]
 
 _METHODS = [
     ("rr", "Ridge Rider"),
@@ -135,6 +139,44 @@ def plot_per_class(results: dict):
     return fig
 
 
+def plot_ood(results: dict):
+    """Colored Fashion-MNIST: the methods' accuracies, and what the test-blind selection saw."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    methods = [("erm", "ERM"), ("irm", "IRM"), ("rr", "RR (selected)"), ("oracle", "grayscale oracle")]
+    x = np.arange(len(methods))
+    for k, (field, label) in enumerate([("train", "train"), ("test", "test")]):
+        mean = [results[m][f"{field}_accuracy_mean"] for m, _ in methods]
+        std = [results[m][f"{field}_accuracy_std"] for m, _ in methods]
+        axes[0].bar(x + (k - 0.5) * 0.38, mean, 0.38, yerr=std, capsize=3, label=label)
+    axes[0].axhline(0.5, color="gray", lw=0.8, ls=":")
+    axes[0].set_xticks(x, [l for _, l in methods])
+    axes[0].set_ylim(0, 1)
+    axes[0].set_ylabel("accuracy")
+    axes[0].set_title(f"mean ± std over {len(results['rr']['seeds'])} seeds", fontsize=9)
+    axes[0].legend(fontsize=8)
+    for s in results["per_seed"]:
+        c = s["candidates"]
+        gap = [abs(a["heldout_env1_accuracy"] - a["heldout_env2_accuracy"]) for a in c]
+        test = [a["test_accuracy"] for a in c]
+        end = [a["point"] == "ride end" for a in c]
+        axes[1].scatter([g for g, e in zip(gap, end) if e], [t for t, e in zip(test, end) if e],
+                        marker="o", facecolors="none", edgecolors="C0", s=25)
+        axes[1].scatter([g for g, e in zip(gap, end) if not e], [t for t, e in zip(test, end) if not e],
+                        marker="s", color="C1", s=18)
+        if s["chosen"] >= 0:
+            axes[1].scatter([gap[s["chosen"]]], [test[s["chosen"]]], marker="*", color="k", s=90)
+    axes[1].scatter([], [], marker="o", facecolors="none", edgecolors="C0", label="ride end")
+    axes[1].scatter([], [], marker="s", color="C1", label="ride end + ERM steps")
+    axes[1].scatter([], [], marker="*", color="k", label="chosen (per seed)")
+    axes[1].set_xlabel("|held-out env 1 accuracy - held-out env 2 accuracy| (selection criterion)")
+    axes[1].set_ylabel("test-environment accuracy")
+    axes[1].set_title("every Ridge Rider candidate, all seeds", fontsize=9)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_dir(directory) -> list:
     """Writes the figures of one result directory; returns the files written."""
     directory = Path(directory)
@@ -149,6 +191,9 @@ def plot_dir(directory) -> list:
     elif kind in ("fashion-mnist",):
         out = directory / "per_class.png"
         plot_per_class(results).savefig(out, dpi=120, bbox_inches="tight")
+    elif kind == "colored-fashion-mnist":
+        out = directory / "ood.png"
+        plot_ood(results).savefig(out, dpi=120, bbox_inches="tight")
     else:
         raise ValueError(f"{directory}: no plots for experiment {kind!r}")
     return [out]

@@ -14,12 +14,14 @@ namespace ridgerider::experiments {
 Experiment MakeTreeMdpExperiment();
 Experiment MakeLeverGameExperiment();
 Experiment MakeFashionMnistExperiment();
+Experiment MakeColoredFashionMnistExperiment();
 
 const std::vector<Experiment>& Experiments() {
   static const std::vector<Experiment> all = {
       MakeTreeMdpExperiment(),
       MakeLeverGameExperiment(),
       MakeFashionMnistExperiment(),
+      MakeColoredFashionMnistExperiment(),
   };
   return all;
 }
