@@ -367,15 +367,14 @@ int Run(const ExperimentArgs& args) {
       }
     }
     const int chosen = Select(cands);
-    // No candidate above the floor: RR has no answer for this seed; report the ride end of the
-    // first leaf (counted, not hidden) so the mean covers every seed.
-    const int used = chosen >= 0 ? chosen : 0;
-    if (cands.empty()) throw std::runtime_error("colored-fashion-mnist: Ridge Rider produced no leaf");
-    rr_s[k] = cands[used];
+    // No ride left the saddle (no negative curvature found), or no candidate above the floor:
+    // the saddle, the tree's root, is RR's answer for this seed (recorded as chosen = -1), so
+    // the mean covers every seed.
+    rr_s[k] = chosen >= 0 ? cands[chosen] : mis_sc;
     std::fprintf(stderr, "colored-fashion-mnist: seed %llu: RR chose candidate %d of %zu (held-out %.3f / %.3f), test %.3f\n",
-                 static_cast<unsigned long long>(seed), used, cands.size(), cands[used].heldout1,
-                 cands[used].heldout2, cands[used].test);
-    double best_test = 0;
+                 static_cast<unsigned long long>(seed), chosen, cands.size(), rr_s[k].heldout1, rr_s[k].heldout2,
+                 rr_s[k].test);
+    double best_test = mis_sc.test;
     for (const Scores& c : cands) best_test = std::max(best_test, c.test);
     seed_details[k] = json({{"seed", seed},
                             {"mis", {{"loss", mis.loss}, {"grad_norm", mis.grad_norm}, {"symmetry_spread", mis.spread},
@@ -384,6 +383,7 @@ int Run(const ExperimentArgs& args) {
                             {"hvps", er.summary.counts.hvps},
                             {"candidates", cand_json},
                             {"chosen", chosen},
+                            {"rr_answer", chosen >= 0 ? "candidate" : "saddle"},
                             {"best_candidate_test_accuracy_not_used_for_selection", best_test}});
    } catch (...) {
     failed[k] = std::current_exception();  // rethrown below, on the calling thread
