@@ -31,7 +31,7 @@ test: check
 
 # The sanitizer build (~11 min on 2 cores before the network, MPI and Python code landed) and the
 # fuzzers (FUZZ_TIME s each, plus clang's install and build). Not yet in `make test`: the merged
-# code base has not had a complete sanitizer run (see docs/design.md, "CI").
+# code base has not had a complete sanitizer run (README, "Developing").
 test-all: check test-sanitize fuzz
 
 clean:
