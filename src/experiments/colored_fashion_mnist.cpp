@@ -257,8 +257,6 @@ json Stats(const std::vector<Scores>& per_seed, const std::vector<std::uint64_t>
           {"test_accuracy_std", std::sqrt(te2 / n)}, {"seeds", seeds}, {"per_seed", list}};
 }
 
-std::string Pct(double f) { return fmt::format("{:.1f}%", 100.0 * f); }
-
 int Run(const ExperimentArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   const Preset p = args.quick ? QuickPreset() : FullPreset();
@@ -434,8 +432,8 @@ int Run(const ExperimentArgs& args) {
                     model, n, p.seeds, args.quick ? "--quick" : "full", p.steps, wall, args.quick ? " (--quick)" : "");
   md += "| method | train acc. | test acc. (mean ± std) | paper (MNIST) test acc. |\n|---|---|---|---|\n";
   const auto row = [&](const char* name, const json& s, const std::string& paper) {
-    md += fmt::format("| {} | {} | {} ± {} | {} |\n", name, Pct(s["train_accuracy_mean"]), Pct(s["test_accuracy_mean"]),
-                      Pct(s["test_accuracy_std"]), paper);
+    md += fmt::format("| {} | {} | {} ± {} | {} |\n", name, Percent(s["train_accuracy_mean"]), Percent(s["test_accuracy_mean"]),
+                      Percent(s["test_accuracy_std"]), paper);
   };
   row("ERM", results["erm"], "17.1 ± 0.7%");
   row("IRM", results["irm"], "66.9 ± 2.5%");
@@ -448,8 +446,8 @@ int Run(const ExperimentArgs& args) {
     int i = 0;
     for (const json& c : s["candidates"]) {
       md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", s["seed"].get<std::uint64_t>(),
-                        c["node"].get<long>(), c["point"].get<std::string>(), Pct(c["train_accuracy"]),
-                        Pct(c["heldout_env1_accuracy"]), Pct(c["heldout_env2_accuracy"]), Pct(c["test_accuracy"]),
+                        c["node"].get<long>(), c["point"].get<std::string>(), Percent(c["train_accuracy"]),
+                        Percent(c["heldout_env1_accuracy"]), Percent(c["heldout_env2_accuracy"]), Percent(c["test_accuracy"]),
                         s["chosen"].get<int>() == i ? "yes" : "");
       ++i;
     }

@@ -42,6 +42,9 @@ const Experiment* FindExperiment(const std::string& name);
 void WriteResults(const std::filesystem::path& out, const nlohmann::json& results, const std::string& markdown);
 void PlotResults(const std::filesystem::path& out);
 
+// A fraction as a percentage with one decimal, "81.8%", for the results.md tables.
+std::string Percent(double fraction);
+
 // Runs fn(i) for i in [0, n) on `threads` threads; results must be written to slot i only, so
 // the outcome does not depend on the thread count.
 void ParallelFor(int n, int threads, const std::function<void(int)>& fn);

@@ -40,8 +40,6 @@ struct RideProgress : ExploreCallback {
   }
 };
 
-std::string Pct(double f) { return fmt::format("{:.1f}%", 100.0 * f); }
-
 int Run(const ExperimentArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
   const Preset p = args.quick ? QuickPreset() : FullPreset();
@@ -190,16 +188,16 @@ int Run(const ExperimentArgs& args) {
     std::string fp;
     for (const json& b : l["fingerprint"]) fp += fmt::format("({},{:+d})", b[0].get<int>(), b[1].get<int>());
     md += fmt::format("| {} | {} | {} | {} | {} | {} |", l["node"].get<long>(), fp,
-                      l["ride_end_reason"].get<std::string>(), Pct(l["ride_end_test_accuracy"]),
-                      Pct(l["train_accuracy"]), Pct(l["test_accuracy"]));
+                      l["ride_end_reason"].get<std::string>(), Percent(l["ride_end_test_accuracy"]),
+                      Percent(l["train_accuracy"]), Percent(l["test_accuracy"]));
     for (double a : l["per_class_accuracy"]) md += fmt::format(" {:.2f} |", a);
     md += "\n";
   }
-  md += fmt::format("| Adam | - | - | - | {} | {} |", Pct(btr.accuracy), Pct(bte.accuracy));
+  md += fmt::format("| Adam | - | - | - | {} | {} |", Percent(btr.accuracy), Percent(bte.accuracy));
   for (double a : bte.per_class) md += fmt::format(" {:.2f} |", a);
   md += fmt::format("\n\nBest leaf {} against Adam's {} ({:+.1f} points; target: within 1). Leaves disagree on "
                     "{} of test images on average (least-different pair {}; target: at least 5%).\n",
-                    Pct(best), Pct(bte.accuracy), 100.0 * (best - bte.accuracy), Pct(mean_dis), Pct(n > 1 ? lo : 0.0));
+                    Percent(best), Percent(bte.accuracy), 100.0 * (best - bte.accuracy), Percent(mean_dis), Percent(n > 1 ? lo : 0.0));
   md += "\nThe paper (MNIST, RR on an MLP with two hidden layers of 128): 98% test accuracy; early ridges "
         "learn digits 0 and 1 first, later ones 8.\n";
   WriteResults(args.out, results, md);

@@ -45,6 +45,12 @@ void PlotResults(const std::filesystem::path& out) {
                  cmd.c_str());
 }
 
+std::string Percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
+  return buf;
+}
+
 void ParallelFor(int n, int threads, const std::function<void(int)>& fn) {
   std::atomic<int> next{0};
   const auto worker = [&] {

@@ -447,7 +447,6 @@ void ValidateConfig(const RunConfig& c) {
   if (c.torch_threads < 0) Bad("torch-threads", "must be >= 0");
   for (double s : c.input_shape)
     if (s < 1 || s != std::floor(s)) Bad("input-shape", "every entry must be a positive integer");
-  if (c.threads < 1) Bad("threads", "must be >= 1");
   ValidateSearchOptions(c);
 }
 
