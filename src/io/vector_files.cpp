@@ -99,7 +99,7 @@ std::vector<double> ReadNpy(const fs::path& path) {
   if (bytes.size() != 10 + hlen + n * sizeof(double)) throw bad("holds " + std::to_string(bytes.size() - 10 - hlen) +
                                                                " data bytes, its shape needs " + std::to_string(n * 8));
   std::vector<double> v(n);
-  std::memcpy(v.data(), bytes.data() + 10 + hlen, n * sizeof(double));
+  if (n > 0) std::memcpy(v.data(), bytes.data() + 10 + hlen, n * sizeof(double));
   return v;
 }
 

@@ -20,7 +20,7 @@ class Writer {
   }
   void Vec(const Vector& v) {
     Raw<std::int64_t>(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), sizeof(double) * static_cast<size_t>(v.size()));
+    if (v.size() > 0) out_.append(reinterpret_cast<const char*>(v.data()), sizeof(double) * static_cast<size_t>(v.size()));
   }
   template <class T>
   void List(const std::vector<T>& v) {
@@ -47,7 +47,8 @@ class Reader {
   Vector Vec() {
     const std::int64_t n = Count(sizeof(double));
     Vector v(n);
-    std::memcpy(v.data(), in_.data() + pos_, sizeof(double) * static_cast<size_t>(n));
+    // An empty Eigen vector's data() is null, and memcpy from/to null is UB even for 0 bytes.
+    if (n > 0) std::memcpy(v.data(), in_.data() + pos_, sizeof(double) * static_cast<size_t>(n));
     pos_ += sizeof(double) * static_cast<size_t>(n);
     return v;
   }

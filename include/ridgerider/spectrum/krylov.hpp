@@ -257,6 +257,8 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
       continue;
     }
     // Expand with the tracked residual, and with the other seeds' Ritz residuals in a block.
+    // y holds coefficients in the space before this expansion: its first m columns.
+    const Eigen::Index m = y.rows();
     int added = space.Add(r) ? 1 : 0;
     std::vector<int> near;
     for (int i = 0; i < theta.size(); ++i)
@@ -265,7 +267,7 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
       return std::abs(theta[a] - theta_b) < std::abs(theta[b2] - theta_b);
     });
     for (int i = 0; i < static_cast<int>(near.size()) && added < b; ++i) {
-      const Vector ri = space.AQ() * y.col(near[i]) - theta[near[i]] * (space.Q() * y.col(near[i]));
+      const Vector ri = space.AQ().leftCols(m) * y.col(near[i]) - theta[near[i]] * (space.Q().leftCols(m) * y.col(near[i]));
       added += space.Add(ri) ? 1 : 0;
     }
     if (added == 0) {
