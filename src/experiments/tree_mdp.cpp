@@ -58,8 +58,9 @@ struct TreeSetup {
   // mean), then the finisher runs. A ride ends where its ridge's curvature turns (p ~ 0.7 on
   // the nodes it moved), not at a deterministic policy; finishing from there by plain gradient
   // ascent follows the steepest nodes (near the root) and leaves the ride's subtree for a
-  // better-paying one (measured: 75% of the positive leaves were the greedy leaf of some
-  // level-1 ride end at depths 6-8, 50% survived plain finishing).
+  // better-paying one (measured on seed 1's level-1 rides, depths 6 / 8: 75% of the positive
+  // leaves were the greedy leaf of some ride's end, 57 / 50% survived plain finishing, 82 / 73%
+  // this read-out and finishing).
   double readout_probability = 0.9;
   // Finishing a policy: gradient ascent on J with this step until the greedy leaf is reached
   // with probability >= deterministic (or finish_max_steps).
