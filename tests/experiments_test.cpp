@@ -93,6 +93,44 @@ TEST(TreeMdp, GreedyLeafFollowsTheLikelierAction) {
   EXPECT_NEAR(prob, p * p, 1e-12);
 }
 
+TEST(TreeMdp, LocalOptimaAreLeavesNoSiblingSubtreeBeatsEverywhere) {
+  // Leaf 0 (0.5) and leaf 2 (0.6) have a better sibling leaf: never local optima. Leaves 1
+  // and 3 are. Leaves 4 (0.2) and 7 (0.3) have zero siblings, but every leaf of the root's
+  // left subtree pays at least 0.5: not local optima either.
+  TreeMdp m(3, {0.5, 0.9, 0.6, 0.7, 0.2, 0.0, 0.0, 0.3});
+  EXPECT_FALSE(m.IsLocalOptimum(0));
+  EXPECT_TRUE(m.IsLocalOptimum(1));
+  EXPECT_FALSE(m.IsLocalOptimum(2));
+  EXPECT_TRUE(m.IsLocalOptimum(3));
+  EXPECT_FALSE(m.IsLocalOptimum(4));
+  EXPECT_FALSE(m.IsLocalOptimum(7));
+  // Gradient ascent from a policy at leaf 0 leaves it for leaf 1; from leaf 1 it stays.
+  for (int leaf : {0, 1}) {
+    Vector theta = Vector::Zero(m.dim());
+    theta[0] = 4;                        // root: left
+    theta[2] = 4;                        // node 1: left
+    theta[6] = leaf == 0 ? 4 : -4;       // node 3: left to leaf 0, right to leaf 1
+    Vector g;
+    for (int k = 0; k < 2000; ++k) m.ReturnAndGradient(theta, &g), theta += 20 * g;
+    double prob = 0;
+    EXPECT_EQ(m.GreedyLeaf(theta, &prob), 1);
+    EXPECT_GT(prob, 0.9);
+  }
+}
+
+TEST(TreeMdp, GreedyPolicyKeepsTheGreedyLeafAndSetsItsProbability) {
+  TreeMdp m(3, Rewards3());
+  KeyedRng rng(3, 1);
+  const Vector theta = rng.NormalVector(m.dim());
+  const Vector sharp = m.GreedyPolicy(theta, 0.9);
+  double prob = 0;
+  EXPECT_EQ(m.GreedyLeaf(sharp, &prob), m.GreedyLeaf(theta, nullptr));
+  EXPECT_NEAR(prob, std::pow(0.9, 3), 1e-12);
+  // Only the logit differences change: each node's mean (a zero mode) stays.
+  for (int k = 0; k < m.dim() / 2; ++k)
+    EXPECT_NEAR(sharp[2 * k] + sharp[2 * k + 1], theta[2 * k] + theta[2 * k + 1], 1e-12);
+}
+
 // The lever game written once as a formula for AutoDiff.
 struct LeverFormula {
   std::vector<double> r;

@@ -1,16 +1,18 @@
 // `ridgerider reproduce tree-mdp`: exploration in tree-structured MDPs (the paper's Sec. 5.1).
 //
 // Per tree: find the MIS (gradient-norm minimisation with an entropy bonus from the uniform
-// policy, Levenberg-Marquardt), run Ridge Rider from it (the paper's ride rule, see RideTree),
-// finish every RR leaf with gradient ascent until the policy is near-deterministic, and count
-// the distinct positive-reward leaves reached. Three baselines get the same number of
-// evaluations as RR used (its gradients plus one per dense Hessian): gradient ascent from
-// random starts, from the MIS (slightly perturbed), and from the MIS along random orthonormal
-// directions instead of eigenvectors.
+// policy, Levenberg-Marquardt), run Ridge Rider from it (the paper's ride rule, breadth first,
+// see RideTree), read every ride's end as a policy (its greedy actions, TreeMdp::GreedyPolicy),
+// finish it with gradient ascent until near-deterministic, and count the distinct
+// positive-reward leaves reached. Three baselines get the same number of evaluations as RR used (its gradients plus
+// one per dense Hessian): gradient ascent from random starts, from the MIS (slightly
+// perturbed), and from the MIS along random orthonormal directions instead of eigenvectors
+// (read out and finished exactly like RR's ride ends).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -38,14 +40,28 @@ struct TreeSetup {
   int positive_per_depth = 1;
   double reward_lo = 0.1, reward_hi = 1.0;
   // MIS: Levenberg-Marquardt on |grad J|^2 / 2 - beta * entropy from the uniform policy.
-  double mis_beta = 1e-4;
+  // beta = 1e-4 let the |grad J|^2 term saturate whole nodes (p = 0.000 measured), cutting
+  // their subtrees off from every ride; 1e-3 keeps every node interior.
+  double mis_beta = 1e-3;
   int mis_iterations = 200;
   // RR with the paper's ride rule: fixed steps of rr_step (logit units) along the tracked
   // ridge until its eigenvalue turns non-negative (or the ridge is lost, or rr_max_steps);
-  // both signs of every ridge at every branch point; depth first; budget in rides.
+  // both signs of every ridge at every branch point; breadth first (the paper's FIFO archive);
+  // rides at most rr_max_level branch points deep (the MIS's rides are level 1); every ride's
+  // end is read out and finished; a cap of rr_max_rides.
   double rr_step = 0.5;
   int rr_max_steps = 500;
+  int rr_max_level = 2;
   long rr_max_rides = 1000;
+  // Read-out of a ride's end (and of a random direction's end): every node's greedy action
+  // gets probability readout_probability (logits moved to +-log(q / (1 - q)) / 2 around their
+  // mean), then the finisher runs. A ride ends where its ridge's curvature turns (p ~ 0.7 on
+  // the nodes it moved), not at a deterministic policy; finishing from there by plain gradient
+  // ascent follows the steepest nodes (near the root) and leaves the ride's subtree for a
+  // better-paying one (measured on seed 1's level-1 rides, depths 6 / 8: 75% of the positive
+  // leaves were the greedy leaf of some ride's end, 57 / 50% survived plain finishing, 82 / 73%
+  // this read-out and finishing).
+  double readout_probability = 0.9;
   // Finishing a policy: gradient ascent on J with this step until the greedy leaf is reached
   // with probability >= deterministic (or finish_max_steps).
   double finish_step = 20.0;
@@ -67,8 +83,10 @@ struct TreeSetup {
             {"rr_step", rr_step},
             {"rr_max_steps", rr_max_steps},
             {"rr_ride_rule", "paper: fixed step, ends only when the tracked eigenvalue >= 0 or the ridge is lost"},
-            {"rr_order", "depth-first"},
+            {"rr_order", "breadth-first"},
+            {"rr_max_level", rr_max_level},
             {"rr_max_rides", rr_max_rides},
+            {"readout_probability", readout_probability},
             {"finish_step", finish_step},
             {"finish_max_steps", finish_max_steps},
             {"deterministic", deterministic},
@@ -83,8 +101,7 @@ TreeSetup FullSetup() { return TreeSetup{}; }
 TreeSetup QuickSetup() {
   TreeSetup s;
   s.depths = {4, 6};
-  s.trees = 6;
-  s.rr_max_rides = 300;
+  s.trees = 10;
   return s;
 }
 
@@ -131,6 +148,7 @@ struct MisOutcome {
   Vector x;
   double grad_norm_start = 0, grad_norm = 0, entropy = 0;
   double greedy_probability = 0;  // how deterministic the MIS already is
+  double min_probability = 0;     // the least likely action at any live node (0.5 = uniform)
   int iterations = 0;
 };
 
@@ -178,6 +196,9 @@ MisOutcome FindTreeMis(const TreeMdp& m, const TreeSetup& s) {
   o.grad_norm = g.norm();
   o.entropy = m.Entropy(x, nullptr);
   m.GreedyLeaf(x, &o.greedy_probability);
+  o.min_probability = 0.5;
+  const std::vector<double> p = m.LeftProbabilities(x);
+  for (int node : m.live_nodes()) o.min_probability = std::min({o.min_probability, p[node], 1 - p[node]});
   o.x = x;
   return o;
 }
@@ -197,8 +218,10 @@ FunctionObjective MakeLoss(std::shared_ptr<const TreeMdp> m) {
 }
 
 struct RideRiderOutcome {
-  std::vector<Vector> leaves;  // end points of the rides that did not branch
+  std::vector<Vector> ends;   // every ride's end point, in ride order
+  std::vector<int> levels;    // the level of each ride (1 = from the MIS)
   long rides = 0;
+  std::map<std::string, long> end_reasons;  // why the rides ended
   std::string stop;
 };
 
@@ -208,44 +231,63 @@ struct RideRiderOutcome {
 // loss; at a branch point that is not stationary (every branch point here: the return has no
 // interior stationary points) that removes the uphill sign of every ridge, and with it every
 // leaf behind a better sibling subtree (measured: 42% of the leaves at depth 8 instead of
-// ~90%). Both signs of every ridge are ridden, depth first.
-RideRiderOutcome RideTree(Objective& loss, const Vector& mis, const TreeSetup& s, int depth) {
+// ~90%). Both signs of every ridge are ridden, breadth first, to rr_max_level: depth first
+// with a ride budget (the previous preset) spent all 1000 rides inside the first ridge's
+// subtree at depths >= 6 (one level-1 ride of 16 at depth 8), re-riding the same ridges in
+// every order.
+RideRiderOutcome RideTree(Objective& loss, const Vector& mis, const TreeSetup& s) {
   struct Pending {
     Vector x, e;
     int level = 0;
   };
   RideRiderOutcome out;
   const RidgeOptions ro;
-  std::vector<Pending> stack;
-  // Pushes the ridges at x (most negative ridden first); false when there are none.
+  std::deque<Pending> queue;
+  // Queues the ridges at x (most negative first, + then - sign).
   const auto branch = [&](const Vector& x, const Spectrum& spec, int level) {
-    const std::vector<Ridge> ridges = GetRidges(spec, ro);
-    if (ridges.empty() || level >= 2 * depth) return false;
-    for (auto r = ridges.rbegin(); r != ridges.rend(); ++r)
-      for (int sign : {-1, +1}) stack.push_back({x, sign * r->direction, level + 1});
-    return true;
+    if (level >= s.rr_max_level) return;
+    for (const Ridge& r : GetRidges(spec, ro))
+      for (int sign : {+1, -1}) queue.push_back({x, sign * r.direction, level + 1});
   };
   Spectrum spec;
   if (SpectrumAt(loss, mis, &spec) != EvalStatus::kOk) {
     out.stop = "non-finite-start";
     return out;
   }
-  if (!branch(mis, spec, 0)) out.leaves.push_back(mis);
-  while (!stack.empty() && out.rides < s.rr_max_rides) {
-    Pending p = std::move(stack.back());
-    stack.pop_back();
+  branch(mis, spec, 0);
+  if (queue.empty()) {  // no ridge at the MIS: it is RR's only solution
+    out.ends.push_back(mis);
+    out.levels.push_back(0);
+  }
+  while (!queue.empty() && out.rides < s.rr_max_rides) {
+    Pending p = std::move(queue.front());
+    queue.pop_front();
     ++out.rides;
     Vector x = p.x, e = p.e;
+    std::string why = "max-steps";
     for (int step = 0; step < s.rr_max_steps; ++step) {
       x += s.rr_step * e;
-      if (SpectrumAt(loss, x, &spec) != EvalStatus::kOk) break;
+      if (SpectrumAt(loss, x, &spec) != EvalStatus::kOk) {
+        why = "non-finite";
+        break;
+      }
       const TrackedRidge t = UpdateRidge(spec, e, ro, /*overlap_floor=*/0.5);
-      if (t.lost || t.eigenvalue >= -ro.eigen_threshold) break;
+      if (t.lost) {
+        why = "ridge-lost";
+        break;
+      }
+      if (t.eigenvalue >= -ro.eigen_threshold) {
+        why = "curvature-turned";
+        break;
+      }
       e = t.direction;
     }
-    if (!spec.ok || !branch(x, spec, p.level)) out.leaves.push_back(x);
+    ++out.end_reasons[why];
+    out.ends.push_back(x);
+    out.levels.push_back(p.level);
+    if (spec.ok) branch(x, spec, p.level);
   }
-  out.stop = stack.empty() ? "archive-empty" : "max-rides";
+  out.stop = queue.empty() ? "archive-empty" : "max-rides";
   return out;
 }
 
@@ -260,6 +302,14 @@ double Fraction(const MethodResult& r, int positives) {
   return positives > 0 ? static_cast<double>(r.leaves.size()) / positives : 1.0;
 }
 
+// The fraction of the local-optimum positive leaves a method reached.
+double LocalOptimumFraction(const MethodResult& r, const std::set<int>& optima) {
+  if (optima.empty()) return 1.0;
+  long hit = 0;
+  for (int j : optima) hit += r.leaves.count(j);
+  return static_cast<double>(hit) / static_cast<double>(optima.size());
+}
+
 void Record(const TreeMdp& m, int leaf, MethodResult* r) {
   ++r->attempts;
   if (leaf >= 0 && m.rewards()[leaf] > 0) r->leaves.insert(leaf);
@@ -267,10 +317,18 @@ void Record(const TreeMdp& m, int leaf, MethodResult* r) {
 
 struct TreeResult {
   int positives = 0, params = 0;
+  std::vector<double> rewards;
   MisOutcome mis;
   MethodResult rr, gd_random, gd_mis, random_directions;
-  long rr_rides = 0, rr_solutions = 0;
+  long rr_rides = 0;
+  std::map<std::string, long> rr_end_reasons;
+  std::vector<long> rr_rides_per_level;
   std::string rr_stop;
+  // Positive leaves that are local optima of the return in the deterministic limit (no
+  // sibling subtree on the path pays more than the leaf in every one of its leaves); the
+  // others can only be passed through, never converged to.
+  std::set<int> local_optima;
+  std::set<int> rr_greedy;  // positive leaves some ride's end reached greedily (before finishing)
   double seconds = 0;
 };
 
@@ -279,18 +337,28 @@ TreeResult RunTree(int depth, int tree, const TreeSetup& s, std::uint64_t seed) 
   TreeResult out;
   auto m = std::make_shared<const TreeMdp>(depth, MakeRewards(depth, tree, s, seed));
   for (double r : m->rewards()) out.positives += r > 0;
+  for (int j = 0; j < m->leaves(); ++j)
+    if (m->rewards()[j] > 0 && m->IsLocalOptimum(j)) out.local_optima.insert(j);
   out.params = m->dim();
+  out.rewards = m->rewards();
   out.mis = FindTreeMis(*m, s);
   const std::uint64_t key = 1000003ull * static_cast<std::uint64_t>(depth) + static_cast<std::uint64_t>(tree);
 
   // Ridge Rider from the MIS.
   FunctionObjective loss = MakeLoss(m);
-  const RideRiderOutcome rr = RideTree(loss, out.mis.x, s, depth);
+  const RideRiderOutcome rr = RideTree(loss, out.mis.x, s);
   out.rr_rides = rr.rides;
-  out.rr_solutions = static_cast<long>(rr.leaves.size());
+  out.rr_end_reasons = rr.end_reasons;
   out.rr_stop = rr.stop;
+  out.rr_rides_per_level.assign(s.rr_max_level, 0);
+  for (int level : rr.levels)
+    if (level > 0) ++out.rr_rides_per_level[level - 1];
   Budget rb;
-  for (const Vector& x : rr.leaves) Record(*m, Finish(*m, x, s, &rb), &out.rr);
+  for (const Vector& x : rr.ends) {
+    const int greedy = m->GreedyLeaf(x, nullptr);
+    if (m->rewards()[greedy] > 0) out.rr_greedy.insert(greedy);
+    Record(*m, Finish(*m, m->GreedyPolicy(x, s.readout_probability), s, &rb), &out.rr);
+  }
   // The budget of every method: RR's gradients (its finishing included) plus one per dense
   // Hessian (a generous exchange rate for RR: a Hessian costs d HVPs).
   out.rr.gradients = loss.counts().gradients + loss.counts().hessians + rb.used;
@@ -338,7 +406,7 @@ TreeResult RunTree(int depth, int tree, const TreeSetup& s, std::uint64_t seed) 
             x = xn;
             j_now = jn;
           }
-          Record(*m, Finish(*m, x, s, &b), &out.random_directions);
+          Record(*m, Finish(*m, m->GreedyPolicy(x, s.readout_probability), s, &b), &out.random_directions);
         }
     }
     out.random_directions.gradients = b.used;
@@ -389,14 +457,34 @@ std::string Markdown(const json& r) {
     }
     md << " | RR ≈ all; baselines < 50% |\n";
   }
+  md << "\nThe same over the positive leaves that are local optima of the return (the others can only be\n"
+     << "passed through on the way to a better neighbour, never converged to):\n\n"
+     << "| depth | local optima / positive leaves | RR | GD, random starts | GD from MIS | random directions from MIS |\n"
+     << "|---|---|---|---|---|---|\n";
+  for (int di : r["setup"]["depths"]) {
+    const std::string depth = std::to_string(di);
+    const json& d = r["depths"][depth];
+    md << "| " << depth << " | " << d["local_optimum_leaves"].get<long>() << " / " << d["positive_leaves"].get<long>();
+    for (const char* m : kMethods) {
+      const json& st = d["local_optimum_spread"][m];
+      std::snprintf(buf, sizeof buf, " | %.1f%% ± %.1f (min %.0f%%)", 100 * st["mean"].get<double>(),
+                    100 * st["std"].get<double>(), 100 * st["min"].get<double>());
+      md << buf;
+    }
+    md << " |\n";
+  }
   md << "\n";
   for (int di : r["setup"]["depths"]) {
     const std::string depth = std::to_string(di);
     const json& d = r["depths"][depth];
-    std::snprintf(buf, sizeof buf, "- depth %s: RR %.0f rides; budget %.0f evaluations, %.0f of them dense Hessians, per tree (mean); %.2f s per tree\n",
+    std::snprintf(buf, sizeof buf, "- depth %s: RR %.0f rides; budget %.0f evaluations, %.0f of them dense Hessians, per tree (mean); %.2f s per tree. ",
                   depth.c_str(), d["rr_rides_mean"].get<double>(), d["gradients_mean"].get<double>(),
                   d["rr_hessians_mean"].get<double>(), d["seconds_mean"].get<double>());
     md << buf;
+    const json& w = d["rr_missed"];
+    md << "Leaves RR missed: " << w["not_a_local_optimum"].get<int>() << " not a local optimum, "
+       << w["reached_then_left_by_finishing"].get<int>() << " reached by a ride's end but left by finishing, "
+       << w["never_reached_by_a_ride_end"].get<int>() << " never reached by a ride's end\n";
   }
   md << "\nTarget (issue): RR ≥ 95% at every depth. "
      << (r["target_met"].get<bool>() ? "Met." : "**Not met**: see the RR column.") << "\n";
@@ -417,18 +505,38 @@ int Run(const ExperimentArgs& a) {
     ParallelFor(s.trees, a.threads, [&](int i) { trees[i] = RunTree(depth, i, s, a.seed); });
     json d;
     std::vector<json> per_tree;
+    json missed_why = {{"not_a_local_optimum", 0}, {"reached_then_left_by_finishing", 0}, {"never_reached_by_a_ride_end", 0}};
     double params = 0, rides = 0, grads = 0, hess = 0, secs = 0;
     for (const TreeResult& t : trees) {
       params += t.params, rides += t.rr_rides, grads += t.rr.gradients, hess += t.rr.hessians, secs += t.seconds;
       json jt = {{"positive_leaves", t.positives}, {"params", t.params},
                  {"mis_grad_norm_start", t.mis.grad_norm_start}, {"mis_grad_norm", t.mis.grad_norm},
                  {"mis_iterations", t.mis.iterations}, {"mis_greedy_leaf_probability", t.mis.greedy_probability},
-                 {"rr_rides", t.rr_rides}, {"rr_solutions", t.rr_solutions}, {"rr_stop", t.rr_stop},
-                 {"rr_hessians", t.rr.hessians}, {"seconds", t.seconds}};
+                 {"mis_min_action_probability", t.mis.min_probability},
+                 {"rr_rides", t.rr_rides}, {"rr_rides_per_level", t.rr_rides_per_level},
+                 {"rr_end_reasons", t.rr_end_reasons}, {"rr_stop", t.rr_stop},
+                 {"rr_hessians", t.rr.hessians}, {"local_optimum_leaves", t.local_optima.size()},
+                 {"seconds", t.seconds}};
       for (const char* mname : kMethods) {
         const MethodResult& mr = Method(t, mname);
-        jt[mname] = {{"fraction", Fraction(mr, t.positives)}, {"found", mr.leaves.size()},
-                     {"gradients", mr.gradients}, {"policies", mr.attempts}};
+        jt[mname] = {{"fraction", Fraction(mr, t.positives)},
+                     {"local_optimum_fraction", LocalOptimumFraction(mr, t.local_optima)},
+                     {"found", mr.leaves.size()}, {"gradients", mr.gradients}, {"policies", mr.attempts}};
+      }
+      // Where RR lost leaves: every positive leaf it missed, whether that leaf is a local
+      // optimum at all, and whether some ride's end reached it greedily (then the finisher
+      // left it) or none did (never approached).
+      json missed = json::array();
+      for (int j = 0; j < static_cast<int>(t.rewards.size()); ++j)
+        if (t.rewards[j] > 0 && !t.rr.leaves.count(j))
+          missed.push_back({{"leaf", j}, {"reward", t.rewards[j]}, {"local_optimum", t.local_optima.count(j) > 0},
+                            {"reached_by_a_ride_end", t.rr_greedy.count(j) > 0}});
+      jt["rr_missed"] = missed;
+      for (const json& mj : missed) {
+        const char* why = !mj["local_optimum"].get<bool>()         ? "not_a_local_optimum"
+                          : mj["reached_by_a_ride_end"].get<bool>() ? "reached_then_left_by_finishing"
+                                                                    : "never_reached_by_a_ride_end";
+        missed_why[why] = missed_why.value(why, 0) + 1;
       }
       per_tree.push_back(jt);
     }
@@ -438,6 +546,15 @@ int Run(const ExperimentArgs& a) {
       for (const TreeResult& t : trees) f.push_back(Fraction(Method(t, mname), t.positives));
       d["spread"][mname] = Stats(f);
       d[mname] = d["spread"][mname]["mean"];
+      std::vector<double> lo;
+      for (const TreeResult& t : trees) lo.push_back(LocalOptimumFraction(Method(t, mname), t.local_optima));
+      d["local_optimum_spread"][mname] = Stats(lo);
+    }
+    {
+      long positives = 0, optima = 0;
+      for (const TreeResult& t : trees) positives += t.positives, optima += static_cast<long>(t.local_optima.size());
+      d["positive_leaves"] = positives;
+      d["local_optimum_leaves"] = optima;
     }
     target = target && d["rr"].get<double>() >= 0.95;
     d["params_mean"] = params / n;
@@ -445,6 +562,7 @@ int Run(const ExperimentArgs& a) {
     d["gradients_mean"] = grads / n;
     d["rr_hessians_mean"] = hess / n;
     d["seconds_mean"] = secs / n;
+    d["rr_missed"] = missed_why;
     d["trees"] = per_tree;
     r["depths"][std::to_string(depth)] = d;
     std::printf("depth %d: RR %.3f  GD random %.3f  GD MIS %.3f  random directions %.3f\n", depth,
@@ -467,8 +585,8 @@ int Run(const ExperimentArgs& a) {
 Experiment MakeTreeMdpExperiment() {
   return {"tree-mdp",
           "exploration in random tree-structured MDPs: fraction of positive-reward leaves found by RR vs 3 baselines",
-          "full: 20 random trees at each of depths 4, 6, 8, 10 (RR: 1000 rides); --quick: 6 trees at depths 4\n"
-          "and 6 (300 rides). "
+          "full: 20 random trees at each of depths 4, 6, 8, 10 (RR: breadth first, 2 levels of rides);\n"
+          "--quick: 10 trees at depths 4 and 6. "
           "Writes results.json (depths -> mean fraction per method), results.md and fractions.png.",
           Run};
 }

@@ -20,6 +20,7 @@
 // enter only through u_s, so the logit-shift of each node is an exact zero mode.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -121,6 +122,39 @@ class TreeMdp {
     }
     if (probability) *probability = prob;
     return s - internal_nodes();
+  }
+
+  // The policy theta stands for, read deterministically: every live node's greedy action (left
+  // where p >= 1/2, as GreedyLeaf reads it) gets probability q; each node's logit mean (an
+  // exact zero mode) is kept.
+  Vector GreedyPolicy(const Vector& theta, double q) const {
+    const double half = 0.5 * std::log(q / (1 - q));
+    Vector out = theta;
+    for (size_t k = 0; k < live_.size(); ++k) {
+      const double mean = 0.5 * (theta[2 * k] + theta[2 * k + 1]);
+      const double sign = theta[2 * k] - theta[2 * k + 1] >= 0 ? 1.0 : -1.0;
+      out[2 * k] = mean + sign * half;
+      out[2 * k + 1] = mean - sign * half;
+    }
+    return out;
+  }
+
+  // Whether leaf j is a local optimum of the return in the deterministic limit: the policy that
+  // goes to j and, off its path, to the worst leaf of every sibling subtree cannot be improved
+  // at any node, i.e. at every node on the path the sibling subtree's worst leaf pays no more
+  // than r_j. Otherwise (e.g. its sibling leaf pays more) gradient ascent leaves j from every
+  // policy near it: no converged policy reaches j, a policy can only pass through it.
+  bool IsLocalOptimum(int j) const {
+    const int internal = internal_nodes();
+    std::vector<double> worst(2 * internal + 1);
+    for (int k = 0; k <= internal; ++k) worst[internal + k] = rewards_[k];
+    for (int n = internal - 1; n >= 0; --n) worst[n] = std::min(worst[2 * n + 1], worst[2 * n + 2]);
+    for (int node = internal + j; node > 0; node = (node - 1) / 2) {
+      const int parent = (node - 1) / 2;
+      const int sibling = node == 2 * parent + 1 ? 2 * parent + 2 : 2 * parent + 1;
+      if (worst[sibling] > rewards_[j]) return false;
+    }
+    return true;
   }
 
   // Sum over live nodes of the policy's entropy at the node (unweighted by reach), and its

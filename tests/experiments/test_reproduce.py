@@ -86,15 +86,37 @@ def test_tree_mdp_results_and_equal_budgets(tree_quick):
 
 
 def test_tree_mdp_rr_explores_beyond_gradient_ascent_from_the_mis(tree_quick):
-    """What we reproduce: RR from the MIS finds most positive leaves of small trees, far more
-    than gradient ascent from the same (perturbed) MIS."""
+    """What we reproduce: RR from the MIS finds nearly every positive leaf that is a local
+    optimum (measured on --quick: 92.5% at depth 4, 96.3% at depth 6), far more than gradient
+    ascent from the same (perturbed) MIS (51%, 47%), and at least as many as random directions
+    read out the same way (90%, 90%). Over all positive leaves: 77.5% and 95%."""
     d = results(tree_quick)["depths"]
     for depth in ("4", "6"):
-        assert d[depth]["rr"] >= 0.6, depth
+        lo = d[depth]["local_optimum_spread"]
+        assert lo["rr"]["mean"] >= 0.9, depth
+        assert lo["rr"]["mean"] > lo["gd_mis"]["mean"] + 0.2, depth
+        assert lo["rr"]["mean"] >= lo["random_directions"]["mean"], depth
+        assert d[depth]["rr"] >= 0.7, depth
         assert d[depth]["rr"] > d[depth]["gd_mis"], depth
+    assert d["6"]["rr"] >= 0.9
 
 
-@pytest.mark.xfail(strict=True, reason="paper target not reproduced: see docs/RESULTS.md (tree MDP)")
+def test_tree_mdp_missed_leaves_are_explained(tree_quick):
+    """Every positive leaf RR missed is listed with its cause, and the causes add up."""
+    for depth, d in results(tree_quick)["depths"].items():
+        missed = 0
+        for t in d["trees"]:
+            assert len(t["rr_missed"]) == t["positive_leaves"] - t["rr"]["found"], depth
+            assert t["local_optimum_leaves"] <= t["positive_leaves"]
+            # RR rides breadth first from the MIS: every level-1 ridge is ridden.
+            assert t["rr_rides_per_level"][0] >= 2 and t["rr_rides"] == sum(t["rr_rides_per_level"])
+            assert t["mis_min_action_probability"] > 0.01  # the MIS keeps every node interior
+            missed += len(t["rr_missed"])
+        assert sum(d["rr_missed"].values()) == missed, depth
+
+
+@pytest.mark.xfail(strict=True, reason="paper target not reproduced at depth 4 (~10% of its positive leaves are not "
+                   "local optima) and RR beats the baselines by little: see docs/RESULTS.md (tree MDP)")
 def test_tree_mdp_paper_target(tree_quick):
     d = results(tree_quick)["depths"]
     for depth in d:
