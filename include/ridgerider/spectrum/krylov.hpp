@@ -42,6 +42,9 @@ struct KrylovOptions {
   double tolerance = 1e-8;
   double scale = 0;
   double cluster_tolerance = 1e-6;  // KrylovTrack: Ritz values this close form one cluster
+  // KrylovSmallest: Ritz vectors kept by a thick restart (0: the wanted ones and as many next
+  // ones, 2k + block_size; capped at max_basis - block_size).
+  int restart_keep = 0;
   std::uint64_t seed = 0;           // random start / breakdown vectors (keyed, repeatable)
 };
 
@@ -195,24 +198,39 @@ class KrylovSpace {
   // Removes from f its components along Q's first mq columns and all of P (coefficients added
   // to cq, cp when given): once, and again while a pass shrinks f by more than 1/sqrt(2)
   // (Daniel-Gragg-Kaufman-Stewart). Returns |f| after, or 0 when f is rounding noise.
+  // Memory-bound at network scale (the basis is far larger than the caches), so each pass is
+  // one sweep over the basis in blocks of rows: subtract this pass's projection and, while the
+  // block is in cache, accumulate the next pass's coefficients -- passes + 1 sweeps, not 2 x
+  // passes.
   double Orthogonalize(Vector* f, int mq, Vector* cq, Vector* cp) const {
     double before = f->norm();
     if (!(before > 0) || !std::isfinite(before)) return 0;
+    const auto qm = q_.leftCols(mq);
+    const auto pm = p_.leftCols(np_);
+    Vector a = qm.transpose() * *f, b = pm.transpose() * *f;
+    Vector a2(mq), b2(np_);
+    constexpr Eigen::Index kRows = 512;
     for (int pass = 0; pass < 4; ++pass) {
-      if (mq > 0) {
-        const Vector c = q_.leftCols(mq).transpose() * *f;
-        f->noalias() -= q_.leftCols(mq) * c;
-        if (cq) *cq += c;
+      if (cq) *cq += a;
+      if (cp) *cp += b;
+      a2.setZero();
+      b2.setZero();
+      double ss = 0;
+      for (Eigen::Index i = 0; i < f->size(); i += kRows) {
+        const Eigen::Index n = std::min<Eigen::Index>(kRows, f->size() - i);
+        auto fb = f->segment(i, n);
+        if (mq > 0) fb.noalias() -= qm.middleRows(i, n) * a;
+        if (np_ > 0) fb.noalias() -= pm.middleRows(i, n) * b;
+        if (mq > 0) a2.noalias() += qm.middleRows(i, n).transpose() * fb;
+        if (np_ > 0) b2.noalias() += pm.middleRows(i, n).transpose() * fb;
+        ss += fb.squaredNorm();
       }
-      if (np_ > 0) {
-        const Vector c = p_.leftCols(np_).transpose() * *f;
-        f->noalias() -= p_.leftCols(np_) * c;
-        if (cp) *cp += c;
-      }
-      const double after = f->norm();
+      const double after = std::sqrt(ss);
       if (!(after > 0)) return 0;
       if (after > 0.7071067811865476 * before) return after;
       before = after;
+      a.swap(a2);
+      b.swap(b2);
     }
     return 0;  // still cancelling after four passes: f lies in the span
   }
@@ -278,7 +296,8 @@ inline Spectrum KrylovSmallest(const HessianOperator& op, int k, const Matrix& s
     const int room = space.capacity() - m;
     if (room < b) {
       // Thick restart: keep the wanted pairs and as many next ones, at most capacity - b.
-      const int keep = std::min(m, std::max(k + b, std::min(2 * k + b, space.capacity() - b)));
+      const int rule = o.restart_keep > 0 ? std::max(o.restart_keep, k + b) : 2 * k + b;
+      const int keep = std::min(m, std::max(k + b, std::min(rule, space.capacity() - b)));
       if (keep < m) {
         space.Restart(y.leftCols(keep));
         ++sum.restarts;
@@ -314,8 +333,11 @@ struct TrackedPair {
   Matrix neighbours;     // the Ritz vectors nearest in value (next seeds of a block tracker)
 };
 
-inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Matrix& extra_seeds,
-                               int neighbours, const KrylovOptions& o, EigenSolveSummary* summary) {
+// `start` (unit, or empty for target itself) is where the space starts, e.g. target
+// extrapolated along a ride; overlaps are still measured against target.
+inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Vector& start_vector,
+                               const Matrix& extra_seeds, int neighbours, const KrylovOptions& o,
+                               EigenSolveSummary* summary) {
   const int d = static_cast<int>(op.rows());
   const int b = std::max(1, o.block_size);
   const int capacity = std::min<long>(d, std::max<long>(o.max_basis, b + 2));
@@ -325,7 +347,7 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
   TrackedPair tp;
   {
     Matrix start(d, 1 + extra_seeds.cols());
-    start.col(0) = target;
+    start.col(0) = start_vector.size() == d ? start_vector : target;
     start.rightCols(extra_seeds.cols()) = extra_seeds;
     space.Start(start);
   }
@@ -415,6 +437,11 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
   }
   if (summary) *summary = sum;
   return tp;
+}
+
+inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Matrix& extra_seeds,
+                               int neighbours, const KrylovOptions& o, EigenSolveSummary* summary) {
+  return KrylovTrack(op, target, Vector(), extra_seeds, neighbours, o, summary);
 }
 
 }  // namespace ridgerider
