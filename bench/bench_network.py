@@ -23,6 +23,13 @@ import subprocess
 import sys
 import time
 
+# One BLAS thread here too, as in the C++ process (OMP_NUM_THREADS=1): Debian's OpenBLAS
+# otherwise starts a thread per core for torch's and ARPACK's products, which on a loaded
+# machine made this side's HVPs 1-5x slower than the C++ ones, run to run. Set before numpy
+# and torch load OpenBLAS.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import scipy
 import scipy.sparse.linalg as sla
@@ -93,13 +100,17 @@ def main():
     ap.add_argument("--bin", default="build/bench/bench_network")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default="/tmp/bench_network")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep --out's x.npy and result.json from an earlier run (same options): "
+                         "only the alternating GetRidges / eigsh timings are run again")
     ap.add_argument("extra", nargs="*", help="options passed to bench_network (after --)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [a.bin, "--part", "spectrum", "--repeats", str(a.repeats), "--out", a.out] + a.extra
-    print("running:", " ".join(cmd), file=sys.stderr)
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    if not a.reuse:
+        print("running:", " ".join(cmd), file=sys.stderr)
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     with open(os.path.join(a.out, "result.json")) as f:
         res = json.load(f)["result"]
     x = np.load(os.path.join(a.out, "x.npy"))
