@@ -13,13 +13,16 @@
 //        same residual bound, cosine of each to a fresh tight solve.
 //     3. Ride-step cost (gradient keeping its graph + tracker update) / plain gradient cost,
 //        interleaved per step, fastest and median.
+//   --part getridges one timed GetRidges solve at the same point (ours; Spectra too with
+//                    --spectra-tol), HVP time counted apart; bench_network.py alternates it with
+//                    eigsh so that both sides run under the same machine load.
 //   --part memory    (784-512-512-10, d = 669,706): peak resident memory of GetRidges + a ride
 //                    of --ride-steps steps (RideRidge, matrix-free, its final branch-point solve
 //                    included) above the process with the data loaded, vs 50 d doubles.
 //
-//   bench_network --part spectrum|memory [--samples N] [--gd-steps N] [--lr A] [--k K]
+//   bench_network --part spectrum|getridges|memory [--samples N] [--gd-steps N] [--lr A] [--k K]
 //                 [--tol T] [--krylov-basis B] [--repeats N] [--ride-steps N] [--step-size A]
-//                 [--track-tol T] [--track-max-hvps N] [--threads N] [--out DIR]
+//                 [--track-tol T] [--track-max-hvps N] [--threads N] [--out DIR] [--keep-sweep K1,K2,..]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -88,6 +91,8 @@ struct Args {
   double lr = 0.1, tol = 1e-4, step_size = 0.1;
   double track_tol = 1e-3;  // the search's default
   int track_max_hvps = 20;
+  double spectra_tol = 0;  // --part getridges: also time Spectra at this tolerance
+  std::vector<int> keep_sweep;  // --keep-sweep 11,20,30: HVPs of our solve per restart_keep
 };
 
 std::unique_ptr<rr::ModelObjective> Make(const std::string& arch, rr::ModelDtype dtype, rr::HvpMethod hvp,
@@ -169,6 +174,21 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
     spectra = rr::PartialSpectrumAt(*obj, x, sp, rr::Matrix(), 1, &spectra_sum);
     t_spectra.push_back(Seconds(t0));
   }
+  // HVPs of our solve against what its thick restart keeps (--keep-sweep).
+  json sweep = json::array();
+  for (int keep : a.keep_sweep) {
+    rr::HessianOperator sop(*obj, x);
+    rr::KrylovOptions sk;
+    sk.max_basis = so.krylov_basis;
+    sk.tolerance = so.eigen_tolerance;
+    sk.seed = 1;
+    sk.restart_keep = keep;
+    rr::EigenSolveSummary ss;
+    const rr::Spectrum sv = rr::KrylovSmallest(sop, a.k, rr::Matrix(), sk, &ss);
+    sweep.push_back({{"keep", keep}, {"hvps", ss.hvps}, {"converged", ss.converged},
+                     {"max_abs_err", sv.ok ? (sv.values.head(a.k) - ref.values.head(a.k)).cwiseAbs().maxCoeff() : 1e300}});
+    std::fprintf(stderr, "keep %d: %ld HVPs\n", keep, ss.hvps);
+  }
   // One HVP and one gradient, for scale.
   std::vector<double> t_hvp, t_grad;
   {
@@ -207,6 +227,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
                {"spectra", {{"hvps", spectra_sum.hvps}, {"restarts", spectra_sum.restarts},
                             {"converged", spectra_sum.converged}, {"values", values(spectra)},
                             {"max_abs_err", err(spectra)}, {"seconds", t_spectra}, {"ncv", sp.krylov_basis}}},
+               {"keep_sweep", sweep},
                {"hvp_seconds", t_hvp},
                {"gradient_seconds", t_grad}};
 
@@ -216,6 +237,13 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   tso.track_tolerance = a.track_tol;
   tso.track_max_hvps = a.track_max_hvps;
   rr::RidgeTracker tracker(tso, 1e-6, ref.values[0]);
+  // The same tracker without extrapolating the start vector, following the same points.
+  rr::RidgeTracker plain_tracker(tso, 1e-6, ref.values[0]);
+  plain_tracker.set_extrapolate(false);
+  rr::Vector e_plain = ours.vectors.col(0);
+  std::vector<double> cos_plain, fresh_gap, fresh_drift;
+  std::vector<long> hvps_plain;
+  rr::Vector v_last;
   rr::Vector xr = x;
   rr::Vector e = ours.vectors.col(0);
   double lambda = ours.values[0];
@@ -260,6 +288,27 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
     Eigen::Index match = 0;
     cos_tracker.push_back((fresh.vectors.transpose() * t.direction).cwiseAbs().maxCoeff(&match));
     matched.push_back(static_cast<long>(match));
+    // The tracked eigenvalue's gap to its neighbours, and how far the fresh eigenvector moved
+    // since the last step (what a tracker has to catch up with).
+    {
+      const int i = static_cast<int>(match);
+      double gap = 1e300;
+      if (i > 0) gap = std::min(gap, fresh.values[i] - fresh.values[i - 1]);
+      if (i + 1 < fresh.size()) gap = std::min(gap, fresh.values[i + 1] - fresh.values[i]);
+      fresh_gap.push_back(gap);
+      const rr::Vector vm = fresh.vectors.col(i);
+      fresh_drift.push_back(std::abs(vm.dot(v_last.size() ? v_last : e)));
+      v_last = vm;
+    }
+    {
+      rr::TrackedRidge tp;
+      const long hp0 = plain_tracker.hvps();
+      if (plain_tracker.Update(*obj, xn, e_plain, 0.5, &tp) == rr::EvalStatus::kOk) {
+        hvps_plain.push_back(plain_tracker.hvps() - hp0);
+        cos_plain.push_back((fresh.vectors.transpose() * tp.direction).cwiseAbs().maxCoeff());
+        e_plain = tp.direction;
+      }
+    }
     rr::HessianOperator cop(*obj, xn);
     rr::KrylovOptions co;
     co.tolerance = tso.track_tolerance;
@@ -301,12 +350,61 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
                {"cold_krylov_min_cos", cos_krylov.empty() ? 0 : Min(cos_krylov)},
                {"cold_spectra_min_cos", cos_spectra.empty() ? 0 : Min(cos_spectra)},
                {"tracker_unconverged", tracker.unconverged()},
+               {"plain_tracker_hvps", hvps_plain},
+               {"plain_tracker_cos", cos_plain},
+               {"plain_tracker_hvps_per_step", mean(hvps_plain)},
+               {"plain_tracker_min_cos", cos_plain.empty() ? 0 : Min(cos_plain)},
+               {"fresh_gap", fresh_gap},
+               {"fresh_cos_to_last_step", fresh_drift},
                {"step_seconds", t_step},
                {"gradient_seconds", t_plain},
                {"step_over_gradient_fastest", Min(t_step) / Min(t_plain)},
                {"step_over_gradient_median", Median(t_step) / Median(t_plain)}};
   return {{"arch", arch},   {"dim", d},          {"samples", data->size()}, {"gd_steps", a.gd_steps},
           {"lr", a.lr},     {"loss", loss},      {"spectrum", spec},        {"ride", ride}};
+}
+
+// --part getridges: one timed GetRidges solve (ours, and Spectra's) at the --part spectrum
+// point, with the time spent inside HVPs counted apart from the solver's own work, so that
+// bench_network.py can alternate it with eigsh runs (both sides under the same load).
+json GetRidgesPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& data) {
+  const std::string arch = "mlp:784-128-128-10";
+  auto obj = Make(arch, rr::ModelDtype::kFloat32, rr::HvpMethod::kReusedGraph, data);
+  double loss = 0;
+  const rr::Vector x = TrainedPoint(*obj, obj->InitialParameters(), a.gd_steps, a.lr, &loss);
+  double hvp_seconds = 0;
+  rr::FunctionObjective timed(
+      obj->dim(), "timed",
+      [&](const rr::Vector& xx, double* f, rr::Vector* g) { return obj->ValueAndGradient(xx, f, g); },
+      [&](const rr::Vector& xx, const rr::Vector& v, rr::Vector* out) {
+        const auto t0 = std::chrono::steady_clock::now();
+        obj->Hvp(xx, v, out);
+        hvp_seconds += Seconds(t0);
+      });
+  json out = {{"loss", loss}};
+  for (const bool spectra : {false, true}) {
+    rr::SpectrumOptions so;
+    so.method = rr::SpectrumMethod::kMatrixFree;
+    so.eigenpairs = a.k;
+    so.eigen_tolerance = a.tol;
+    so.krylov_basis = a.krylov_basis;
+    if (spectra) {
+      so.solver = rr::EigenSolver::kSpectra;
+      so.krylov_basis = std::max(20, 2 * a.k + 1);
+      so.eigen_tolerance = a.spectra_tol;
+    }
+    Invalidate(*obj, x);
+    hvp_seconds = 0;
+    rr::EigenSolveSummary sum;
+    const auto t0 = std::chrono::steady_clock::now();
+    const rr::Spectrum s = rr::PartialSpectrumAt(timed, x, so, rr::Matrix(), 1, &sum);
+    const double total = Seconds(t0);
+    std::vector<double> vals(s.values.data(), s.values.data() + s.values.size());
+    out[spectra ? "spectra" : "ours"] = {{"seconds", total}, {"hvp_seconds", hvp_seconds}, {"hvps", sum.hvps},
+                                         {"converged", sum.converged}, {"values", vals}};
+    if (a.spectra_tol <= 0) break;
+  }
+  return out;
 }
 
 json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& data, long rss_data) {
@@ -335,6 +433,7 @@ json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& d
     auto t0 = std::chrono::steady_clock::now();
     const rr::EvalStatus st = rr::SearchSpectrumAt(*obj, x, o.spectrum, &s, rr::Matrix(), 1, &sum);
     const double t_solve = Seconds(t0);
+    const long peak_solve = StatusBytes("VmHWM");
     rr::RideStart start;
     start.x = x;
     rr::Vector g;
@@ -357,6 +456,7 @@ json MemoryPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>& d
            {"solve_hvps", sum.hvps},
            {"solve_converged", sum.converged},
            {"solve_seconds", t_solve},
+           {"peak_after_solve_above_data_d_doubles", reset ? double(peak_solve - before) / (8.0 * d) : -1},
            {"values", vals},
            {"ride_steps", ride.steps},
            {"ride_end", rr::ToString(ride.reason)},
@@ -391,13 +491,21 @@ int main(int argc, char** argv) {
     else if (k == "--track-tol") a.track_tol = std::stod(v);
     else if (k == "--track-max-hvps") a.track_max_hvps = std::stoi(v);
     else if (k == "--threads") a.threads = std::stoi(v);
+    else if (k == "--spectra-tol") a.spectra_tol = std::stod(v);
+    else if (k == "--keep-sweep") {
+      for (size_t p = 0; p < v.size();) {
+        const size_t q = v.find(',', p);
+        a.keep_sweep.push_back(std::stoi(v.substr(p, q - p)));
+        p = q == std::string::npos ? v.size() : q + 1;
+      }
+    }
     else {
       std::fprintf(stderr, "bench_network: unknown option %s (see the header of bench/bench_network.cpp)\n", k.c_str());
       return 2;
     }
   }
-  if (argc % 2 == 0 || (a.part != "spectrum" && a.part != "memory")) {
-    std::fprintf(stderr, "usage: bench_network --part spectrum|memory [options]\n");
+  if (argc % 2 == 0 || (a.part != "spectrum" && a.part != "memory" && a.part != "getridges")) {
+    std::fprintf(stderr, "usage: bench_network --part spectrum|getridges|memory [options]\n");
     return 2;
   }
   rr::SetTorchThreads(a.threads);
@@ -405,7 +513,9 @@ int main(int argc, char** argv) {
   auto data = std::make_shared<const rr::data::Dataset>(rr::data::LoadDataSpec("fashion-mnist", a.samples));
   const long rss_data = StatusBytes("VmRSS");
   json out = {{"part", a.part}, {"threads", a.threads}, {"samples", a.samples}, {"rss_start_bytes", rss_start}};
-  out["result"] = a.part == "spectrum" ? SpectrumPart(a, data) : MemoryPart(a, data, rss_data);
+  out["result"] = a.part == "spectrum"    ? SpectrumPart(a, data)
+                  : a.part == "getridges" ? GetRidgesPart(a, data)
+                                          : MemoryPart(a, data, rss_data);
   if (a.part == "spectrum") {
     std::ofstream(a.out + "/result.json") << out.dump(1) << "\n";
   }

@@ -73,7 +73,9 @@ void Track(benchmark::State& state) {
     rr::SpectrumOptions so;
     so.track_block_size = static_cast<int>(state.range(2));
     so.track_max_hvps = std::max(so.track_max_hvps, 10 * so.track_block_size);
+    if (state.range(4) > 0) so.track_tolerance = state.range(4) * 1e-4;
     rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
+    tracker.set_extrapolate(state.range(3) != 0);
     long cold_spectra = 0, cold_krylov = 0;
     double min_cos = 1, min_cos_spectra = 1, min_cos_krylov = 1;
     int done = 0, lost = 0, not_smallest = 0;
@@ -123,6 +125,8 @@ void Track(benchmark::State& state) {
     state.counters["ratio_tracker_vs_spectra"] = done ? per_step / (double(cold_spectra) / done) : 0;
     state.counters["lost"] = lost;
     state.counters["steps_ridge_not_smallest"] = not_smallest;
+    state.counters["extrapolate"] = static_cast<double>(state.range(3));
+    state.counters["track_tolerance"] = so.track_tolerance;
   }
 }
 
@@ -170,13 +174,19 @@ void Branch(benchmark::State& state) {
 }
 
 // Branch args: (k, point kind).
-// Track args: (step length in 1e-3, point kind, tracker block size).
+// Track args: (step length in 1e-3, point kind, tracker block size, extrapolated start,
+// track-tolerance in 1e-4 (0: the default)).
 BENCHMARK(Track)
-    ->Args({5, 0, 1})
-    ->Args({20, 0, 1})
-    ->Args({50, 0, 1})
-    ->Args({20, 1, 1})
-    ->Args({20, 0, 3})
+    ->Args({5, 0, 1, 0, 0})
+    ->Args({5, 0, 1, 1, 0})
+    ->Args({20, 0, 1, 0, 0})
+    ->Args({20, 0, 1, 1, 0})
+    ->Args({20, 0, 1, 1, 30})
+    ->Args({50, 0, 1, 0, 0})
+    ->Args({50, 0, 1, 1, 0})
+    ->Args({20, 1, 1, 0, 0})
+    ->Args({20, 1, 1, 1, 0})
+    ->Args({20, 0, 3, 1, 0})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(Branch)->Args({1, 0})->Args({5, 0})->Args({8, 0})->Args({5, 1})->Iterations(1)->Unit(benchmark::kMillisecond);

@@ -158,6 +158,45 @@ TEST(Lanczos, RepeatedEigenvaluesGiveTheSameEigenspaces) {
   }
 }
 
+// The solver tests convergence on residual norms read off the small coefficient matrix of its
+// Krylov relation (H Q = Q T + P B), never forming the residual vectors; after many in-place
+// thick restarts, with seeds and with blocks, those norms must still be the true ones.
+TEST(Lanczos, KrylovResidualNormsAreTheTrueOnesAfterRestarts) {
+  TanhMlpObjective obj(SmallNet());
+  const Vector x = NetPoint(obj.shape());
+  const Spectrum dense = Dense(obj, x);
+  const int k = 3;
+  for (int block : {1, 2}) {
+    for (int nseeds : {0, 2}) {
+      HessianOperator op(obj, x);
+      KrylovOptions ko;
+      ko.block_size = block;
+      ko.max_basis = k + 2 * block + 2;  // the smallest basis: a thick restart every few products
+      ko.tolerance = 1e-10;
+      KeyedRng rng(5, 0);
+      Matrix seeds(obj.dim(), nseeds);  // near the eigenvectors, as a warm start would be
+      for (int j = 0; j < nseeds; ++j) seeds.col(j) = dense.vectors.col(j) + 0.1 * rng.NormalVector(obj.dim());
+      EigenSolveSummary sum;
+      const Spectrum s = KrylovSmallest(op, k, seeds, ko, &sum);
+      const std::string what = "block " + std::to_string(block) + ", seeds " + std::to_string(nseeds);
+      ASSERT_TRUE(s.ok) << what;
+      EXPECT_TRUE(sum.converged) << what;
+      EXPECT_GT(sum.restarts, 2) << what << ": the test should exercise the restart";
+      double explicit_max = 0;
+      for (int i = 0; i < k; ++i) {
+        Vector hv;
+        obj.Hvp(x, s.vectors.col(i), &hv);
+        explicit_max = std::max(explicit_max, (hv - s.values[i] * s.vectors.col(i)).norm());
+        EXPECT_NEAR(s.vectors.col(i).norm(), 1.0, 1e-12) << what;
+        EXPECT_NEAR(s.values[i], dense.values[i], 1e-8) << what << ", pair " << i;
+      }
+      EXPECT_LE(explicit_max, ko.tolerance * sum.scale * 1.01 + 1e-13) << what;
+      EXPECT_NEAR(sum.max_residual, explicit_max, 1e-12 * sum.scale) << what << ", " << sum.hvps << " HVPs";
+      EXPECT_LT((s.vectors.transpose() * s.vectors - Matrix::Identity(k, k)).norm(), 1e-12) << what;
+    }
+  }
+}
+
 TEST(Lanczos, SearchSpectrumRefusesDenseAboveTheThreshold) {
   TanhMlpObjective obj(SmallNet());
   const Vector x = NetPoint(obj.shape());

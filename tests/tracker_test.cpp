@@ -85,6 +85,39 @@ TEST(RidgeTracker, BlockTrackerAgreesToo) {
   EXPECT_FALSE(c.lost);
 }
 
+// Along a ride the eigenvector moves smoothly: starting each solve from the last two accepted
+// directions extrapolated saves HVPs and loses no accuracy. A rejected trial (the ride retries a
+// shorter step from the same point and direction) must not become part of that history.
+TEST(RidgeTracker, ExtrapolatingAlongTheRideSavesHvps) {
+  TanhMlpObjective obj(Net());
+  const Vector x0 = TanhMlpObjective::InitialPoint(obj.shape(), 11, 1.5);
+  Spectrum s0;
+  ASSERT_EQ(SpectrumAt(obj, x0, &s0), EvalStatus::kOk);
+  long hvps[2] = {0, 0};
+  for (int extrapolate : {0, 1}) {
+    RidgeTracker tracker(SpectrumOptions{}, 1e-6, s0.values[0]);
+    tracker.set_extrapolate(extrapolate != 0);
+    Vector x = x0, e = s0.vectors.col(0);
+    for (int step = 0; step < 12; ++step) {
+      TrackedRidge t;
+      if (step == 5) {  // a trial step the ride then rejects: 4x longer, result dropped
+        ASSERT_EQ(tracker.Update(obj, x + 0.08 * e, e, 0.5, &t), EvalStatus::kOk);
+      }
+      x += 0.02 * e;
+      ASSERT_EQ(tracker.Update(obj, x, e, 0.5, &t), EvalStatus::kOk);
+      ASSERT_FALSE(t.lost);
+      Spectrum fresh;
+      ASSERT_EQ(SpectrumAt(obj, x, &fresh), EvalStatus::kOk);
+      const TrackedRidge want = UpdateRidge(fresh, e, RidgeOptions{}, 0.5);
+      EXPECT_GE(std::abs(t.direction.dot(want.direction)), 0.999) << "step " << step << ", extrapolate " << extrapolate;
+      e = t.direction;
+    }
+    hvps[extrapolate] = tracker.hvps();
+  }
+  std::printf("12 steps of 0.02: %ld HVPs from the last direction, %ld extrapolated\n", hvps[0], hvps[1]);
+  EXPECT_LT(hvps[1], hvps[0]);
+}
+
 // At the tanh-net saddle the ridges come as an exactly repeated pair: the tracker follows the
 // previous direction's projection onto that eigenspace, as the dense UpdateRidge does.
 TEST(RidgeTracker, FollowsTheProjectionOntoARepeatedEigenspace) {

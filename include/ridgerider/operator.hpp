@@ -16,8 +16,7 @@ class HessianOperator {
  public:
   using Scalar = double;
 
-  HessianOperator(Objective& obj, const Vector& x, double shift = 0.0)
-      : obj_(&obj), x_(x), shift_(shift), in_(x.size()), out_(x.size()) {}
+  HessianOperator(Objective& obj, const Vector& x, double shift = 0.0) : obj_(&obj), x_(x), shift_(shift) {}
 
   Eigen::Index rows() const { return x_.size(); }
   Eigen::Index cols() const { return x_.size(); }
@@ -37,10 +36,17 @@ class HessianOperator {
     w = out_;
   }
 
-  // (H - shift I) v for Eigen vectors; same bookkeeping.
+  // (H - shift I) v for Eigen vectors; same bookkeeping, without perform_op's scratch copies
+  // (at network scale every d-vector counts).
   EvalStatus Apply(const Vector& v, Vector* out) const {
-    out->resize(rows());
-    perform_op(v.data(), out->data());
+    ++products_;
+    const EvalStatus s = obj_->Hvp(x_, v, out);
+    if (s != EvalStatus::kOk) {
+      if (status_ == EvalStatus::kOk) status_ = s;
+      out->setZero(rows());
+      return status_;
+    }
+    if (shift_ != 0.0) *out -= shift_ * v;
     return status_;
   }
 
@@ -54,7 +60,7 @@ class HessianOperator {
   Objective* obj_;
   Vector x_;
   double shift_;
-  mutable Vector in_, out_;  // scratch: Objective::Hvp takes and fills Eigen vectors
+  mutable Vector in_, out_;  // perform_op's scratch (Objective::Hvp takes Eigen vectors), sized on first use
   mutable long products_ = 0;
   mutable EvalStatus status_ = EvalStatus::kOk;
 };

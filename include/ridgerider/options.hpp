@@ -219,8 +219,8 @@ struct SpectrumOptions {
   // A matrix-free eigenpair is converged when |H v - lambda v| <= eigen_tolerance * s, with s
   // the largest |Ritz value| seen (an estimate of |H|).
   double eigen_tolerance = 1e-8;
-  // Vectors the Krylov solver keeps (memory: 2 x krylov_basis x d doubles) before a thick
-  // restart; Spectra's ncv.
+  // Vectors the Krylov solver keeps before a thick restart (memory: krylov_basis +
+  // eigen_block_size vectors of d doubles); Spectra's ncv.
   int krylov_basis = 40;
   // HVP cap of one branch-point solve; a solve that hits it is used as it stands.
   int solve_max_hvps = 3000;

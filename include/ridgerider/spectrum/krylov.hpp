@@ -4,10 +4,15 @@
 // neighbours -- which is what Spectra cannot do for a block (its solvers restart from one
 // vector and always spend at least ncv + 1 products; measured.md).
 //
-// The space is expanded with the residual of the first unconverged wanted Ritz pair. In exact
-// arithmetic that residual is the next Lanczos vector, so this is thick-restart Lanczos; kept
-// as an explicit basis Q with AQ = H Q (twice Gram-Schmidt), so that Ritz vectors,
-// residuals and restarts cost no extra HVP. Memory: 2 x max_basis vectors of length d.
+// The space keeps the Krylov relation H Q = Q T + P B: Q (d x m) orthonormal, T = Q^T H Q,
+// and P (d x p, p = the start block's width) an orthonormal basis of what H Q has outside Q,
+// with its coefficients B (p x m). So the residual of any Ritz pair (theta, y) is P (B y), and
+// its norm |B y| costs O(p m) -- no d-vector is formed to test convergence -- and expanding
+// the space with the residuals of the unconverged wanted pairs means moving directions of P
+// into Q: with one start vector this is thick-restart Lanczos (P is the next Lanczos
+// vector), with full reorthogonalisation (twice Gram-Schmidt when needed). Thick restarts
+// rotate Q in place, a block of rows at a time. Memory: max_basis + p vectors of length d
+// (H Q is not kept), plus a few d-vectors of scratch.
 //
 // Two questions: the k smallest algebraic eigenpairs (KrylovSmallest), and the eigenvector
 // continuing a given direction (KrylovTrack: the Ritz vector of largest overlap, or the
@@ -15,6 +20,7 @@
 #pragma once
 
 #include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +42,9 @@ struct KrylovOptions {
   double tolerance = 1e-8;
   double scale = 0;
   double cluster_tolerance = 1e-6;  // KrylovTrack: Ritz values this close form one cluster
+  // KrylovSmallest: Ritz vectors kept by a thick restart (0: the wanted ones and as many next
+  // ones, 2k + block_size; capped at max_basis - block_size).
+  int restart_keep = 0;
   std::uint64_t seed = 0;           // random start / breakdown vectors (keyed, repeatable)
 };
 
@@ -51,56 +60,186 @@ struct EigenSolveSummary {
 
 namespace detail {
 
-// An orthonormal basis Q of a subspace with AQ = H Q and T = Q^T H Q, grown column by column.
+inline Vector RandomUnit(int d, std::uint64_t seed, std::uint64_t stream) {
+  KeyedRng rng(seed, stream);
+  Vector v = rng.NormalVector(d);
+  return v / v.norm();
+}
+
+// m.leftCols(r) = m.leftCols(cols) * y in place (y: cols x r, r <= cols), a block of rows at a
+// time: the scratch is kRowBlock x r, not another d x r matrix next to the basis.
+inline void RotateColumnsInPlace(Matrix& m, int cols, const Matrix& y) {
+  constexpr Eigen::Index kRowBlock = 256;
+  const Eigen::Index r = y.cols();
+  Matrix tmp(std::min<Eigen::Index>(kRowBlock, m.rows()), r);
+  for (Eigen::Index i = 0; i < m.rows(); i += kRowBlock) {
+    const Eigen::Index n = std::min<Eigen::Index>(kRowBlock, m.rows() - i);
+    tmp.topRows(n).noalias() = m.block(i, 0, n, cols) * y;
+    m.block(i, 0, n, r) = tmp.topRows(n);
+  }
+}
+
+// The space of the header: H Q = Q T + P B, grown a block of P at a time.
 class KrylovSpace {
  public:
-  KrylovSpace(const HessianOperator& op, int capacity)
-      : op_(op), q_(op.rows(), capacity), aq_(op.rows(), capacity), t_(capacity, capacity) {}
+  KrylovSpace(const HessianOperator& op, int capacity, std::uint64_t seed)
+      : op_(op), q_(op.rows(), capacity), t_(capacity, capacity), seed_(seed) {}
 
   int size() const { return m_; }
   int capacity() const { return static_cast<int>(q_.cols()); }
   int dim() const { return static_cast<int>(q_.rows()); }
+  int pending() const { return np_; }  // directions of P: what the space can still grow by
   auto Q() const { return q_.leftCols(m_); }
-  auto AQ() const { return aq_.leftCols(m_); }
   Matrix T() const { return t_.topLeftCorner(m_, m_); }
 
-  // Orthogonalises w against the basis (twice: "twice is enough"), normalises it and applies H.
-  // False when w lies (numerically) in the span already, the space is full, or H failed.
-  bool Add(Vector w) {
-    if (m_ >= capacity() || m_ >= dim()) return false;
-    const double n0 = w.norm();
-    if (!(n0 > 0) || !std::isfinite(n0)) return false;
-    for (int pass = 0; pass < 2; ++pass) w -= Q() * (Q().transpose() * w);
-    const double n1 = w.norm();
-    if (!(n1 > 1e-10 * n0)) return false;
-    w /= n1;
-    Vector aw;
-    if (op_.Apply(w, &aw) != EvalStatus::kOk) return false;
-    q_.col(m_) = w;
-    aq_.col(m_) = aw;
-    // T_ij = q_i^T H q_j, new column from the products, mirrored: T stays exactly symmetric.
-    const Vector col = Q().transpose() * aw;
-    t_.block(0, m_, m_, 1) = col;
-    t_.block(m_, 0, 1, m_) = col.transpose();
-    t_(m_, m_) = w.dot(aw);
-    ++m_;
-    return true;
+  // B y (p x n): the residuals H Q y - Q T y of y's columns in P's coordinates.
+  Matrix ResidualCoefficients(const Matrix& y) const { return b_.topLeftCorner(np_, m_) * y; }
+  // |H Q y_j - Q T y_j| of y's columns: the Ritz residual norms when y holds Ritz vectors of T.
+  Vector ResidualNorms(const Matrix& y) const {
+    if (np_ == 0) return Vector::Zero(y.cols());
+    return ResidualCoefficients(y).colwise().norm().transpose();
   }
 
-  // Keeps span(Q Y) (Y orthonormal m x r Ritz vectors with values theta): no HVP needed.
-  void Restart(const Matrix& y, const Vector& theta) {
+  // Starts the space from v's columns (any scale; those already in the span are skipped), one
+  // HVP each. Returns the number of basis vectors.
+  int Start(const Matrix& v) {
+    m_ = np_ = 0;
+    p_.resize(dim(), std::max<Eigen::Index>(1, v.cols()));
+    b_ = Matrix::Zero(p_.cols(), capacity());
+    for (int j = 0; j < v.cols() && np_ < dim(); ++j) {
+      Vector f = v.col(j);
+      const double n0 = f.norm();
+      if (!(n0 > 0) || !std::isfinite(n0)) continue;
+      const double n1 = Orthogonalize(&f, 0, nullptr, nullptr);
+      if (n1 > 1e-10 * n0) p_.col(np_++) = f / n1;
+    }
+    return Expand(Matrix(np_, 0), np_);
+  }
+
+  // Moves `count` directions of span(P) into the basis -- first those of P z's columns (z: p x
+  // n, e.g. the residuals of the unconverged Ritz pairs), then any -- and applies H to them.
+  // Returns how many were added: 0 when P is empty (an invariant subspace) or the basis full.
+  int Expand(const Matrix& z, int count) {
+    count = std::min({count, np_, capacity() - m_});
+    if (count <= 0) return 0;
+    if (count < np_) {
+      // Rotate P (and B) so that its first `count` columns span the first columns of P z.
+      const int nz = std::min<int>(static_cast<int>(z.cols()), count);
+      if (nz > 0) {
+        Eigen::HouseholderQR<Matrix> qr(z.leftCols(nz));
+        const Matrix w = qr.householderQ();
+        RotateColumnsInPlace(p_, np_, w);
+        b_.topLeftCorner(np_, m_) = (w.transpose() * b_.topLeftCorner(np_, m_)).eval();
+      }
+    }
+    const int m0 = m_, rest = np_ - count;
+    q_.middleCols(m0, count) = p_.leftCols(count);
+    for (int j = 0; j < rest; ++j) p_.col(j) = p_.col(count + j);
+    b_.topLeftCorner(rest, m0) = b_.block(count, 0, rest, m0).eval();
+    np_ = rest;
+    m_ = m0 + count;
+    Vector v, f;
+    for (int j = 0; j < count; ++j) {
+      const int c = m0 + j;
+      v = q_.col(c);
+      if (op_.Apply(v, &f) != EvalStatus::kOk) return count;  // the caller sees op.status()
+      // H q_c = Q cq + P cp + f, f orthogonal to both: f's direction is a new column of P.
+      Vector cq = Vector::Zero(m_), cp = Vector::Zero(np_);
+      const double nf = Orthogonalize(&f, m_, &cq, &cp);
+      t_.block(0, c, m_, 1) = cq;
+      b_.block(0, c, np_, 1) = cp;
+      if (m_ + np_ >= dim()) continue;  // Q and P span R^d: nothing is left outside
+      if (nf > 0) {
+        p_.col(np_) = f / nf;
+        b_.block(np_, 0, 1, c).setZero();
+        b_(np_, c) = nf;
+        ++np_;
+      } else {
+        // f is rounding noise (an invariant subspace): continue in a fresh random direction,
+        // as Lanczos does on breakdown. Its coefficient is 0, so the relation still holds.
+        f = RandomUnit(dim(), seed_, breakdown_stream_++);
+        const double nr = Orthogonalize(&f, m_, nullptr, nullptr);
+        if (nr > 0) {
+          p_.col(np_) = f / nr;
+          b_.block(np_, 0, 1, c + 1).setZero();
+          ++np_;
+        }
+      }
+    }
+    // T exactly symmetric: the new columns mirrored into the rows, the new block averaged.
+    t_.block(m0, 0, count, m0) = t_.block(0, m0, m0, count).transpose();
+    const Matrix tb = t_.block(m0, m0, count, count);
+    t_.block(m0, m0, count, count) = 0.5 * (tb + tb.transpose());
+    return count;
+  }
+
+  // Keeps span(Q y) (y: m x r, orthonormal columns) in place; no HVP.
+  void Restart(const Matrix& y) {
     const int r = static_cast<int>(y.cols());
-    const Matrix q = Q() * y, aq = AQ() * y;
-    q_.leftCols(r) = q;
-    aq_.leftCols(r) = aq;
-    t_.topLeftCorner(r, r) = theta.asDiagonal();
+    RotateColumnsInPlace(q_, m_, y);
+    const Matrix tr = y.transpose() * t_.topLeftCorner(m_, m_) * y;
+    t_.topLeftCorner(r, r) = 0.5 * (tr + tr.transpose());
+    b_.topLeftCorner(np_, r) = (b_.topLeftCorner(np_, m_) * y).eval();
     m_ = r;
   }
 
+  // Q y, formed in the basis' own storage and handed over: the space is empty afterwards, and no
+  // second d x r matrix ever sits next to the basis.
+  Matrix Release(const Matrix& y) {
+    RotateColumnsInPlace(q_, m_, y);
+    q_.conservativeResize(Eigen::NoChange, y.cols());
+    m_ = np_ = 0;
+    Matrix out = std::move(q_);
+    q_.resize(0, 0);
+    return out;
+  }
+
  private:
+  // Removes from f its components along Q's first mq columns and all of P (coefficients added
+  // to cq, cp when given): once, and again while a pass shrinks f by more than 1/sqrt(2)
+  // (Daniel-Gragg-Kaufman-Stewart). Returns |f| after, or 0 when f is rounding noise.
+  // Memory-bound at network scale (the basis is far larger than the caches), so each pass is
+  // one sweep over the basis in blocks of rows: subtract this pass's projection and, while the
+  // block is in cache, accumulate the next pass's coefficients -- passes + 1 sweeps, not 2 x
+  // passes.
+  double Orthogonalize(Vector* f, int mq, Vector* cq, Vector* cp) const {
+    double before = f->norm();
+    if (!(before > 0) || !std::isfinite(before)) return 0;
+    const auto qm = q_.leftCols(mq);
+    const auto pm = p_.leftCols(np_);
+    Vector a = qm.transpose() * *f, b = pm.transpose() * *f;
+    Vector a2(mq), b2(np_);
+    constexpr Eigen::Index kRows = 512;
+    for (int pass = 0; pass < 4; ++pass) {
+      if (cq) *cq += a;
+      if (cp) *cp += b;
+      a2.setZero();
+      b2.setZero();
+      double ss = 0;
+      for (Eigen::Index i = 0; i < f->size(); i += kRows) {
+        const Eigen::Index n = std::min<Eigen::Index>(kRows, f->size() - i);
+        auto fb = f->segment(i, n);
+        if (mq > 0) fb.noalias() -= qm.middleRows(i, n) * a;
+        if (np_ > 0) fb.noalias() -= pm.middleRows(i, n) * b;
+        if (mq > 0) a2.noalias() += qm.middleRows(i, n).transpose() * fb;
+        if (np_ > 0) b2.noalias() += pm.middleRows(i, n).transpose() * fb;
+        ss += fb.squaredNorm();
+      }
+      const double after = std::sqrt(ss);
+      if (!(after > 0)) return 0;
+      if (after > 0.7071067811865476 * before) return after;
+      before = after;
+      a.swap(a2);
+      b.swap(b2);
+    }
+    return 0;  // still cancelling after four passes: f lies in the span
+  }
+
   const HessianOperator& op_;
-  Matrix q_, aq_, t_;
-  int m_ = 0;
+  Matrix q_, t_, p_, b_;
+  int m_ = 0, np_ = 0;
+  std::uint64_t seed_;
+  std::uint64_t breakdown_stream_ = std::uint64_t{1} << 32;  // apart from the callers' streams
 };
 
 // Ritz pairs of the current space, ascending.
@@ -108,12 +247,6 @@ inline void RayleighRitz(const KrylovSpace& s, Vector* theta, Matrix* y) {
   Eigen::SelfAdjointEigenSolver<Matrix> es(s.T(), Eigen::ComputeEigenvectors);
   *theta = es.eigenvalues();
   *y = es.eigenvectors();
-}
-
-inline Vector RandomUnit(int d, std::uint64_t seed, std::uint64_t stream) {
-  KeyedRng rng(seed, stream);
-  Vector v = rng.NormalVector(d);
-  return v / v.norm();
 }
 
 }  // namespace detail
@@ -128,33 +261,32 @@ inline Spectrum KrylovSmallest(const HessianOperator& op, int k, const Matrix& s
   k = std::min(k, d);
   const int b = std::max(1, o.block_size);
   const int capacity = std::min(d, std::max(o.max_basis, k + 2 * b + 2));
-  detail::KrylovSpace space(op, capacity);
+  detail::KrylovSpace space(op, capacity, o.seed);
   const long hvps0 = op.products();
   EigenSolveSummary sum;
-  std::uint64_t stream = 1;
-  for (int j = 0; j < seeds.cols(); ++j) space.Add(seeds.col(j));
-  for (int j = 0; j < std::max<int>(1, b - static_cast<int>(seeds.cols())); ++j)
-    space.Add(detail::RandomUnit(d, o.seed, stream++));
+  {
+    const int s = static_cast<int>(seeds.cols()), r = std::max(1, b - s);
+    Matrix start(d, s + r);
+    start.leftCols(s) = seeds;
+    for (int j = 0; j < r; ++j) start.col(s + j) = detail::RandomUnit(d, o.seed, 1 + j);
+    space.Start(start);
+  }
   Spectrum out;
   Vector theta;
   Matrix y;
-  while (true) {
-    if (op.status() != EvalStatus::kOk) break;
+  while (op.status() == EvalStatus::kOk && space.size() > 0) {
     detail::RayleighRitz(space, &theta, &y);
     const int m = space.size();
     const int wanted = std::min(k, m);
     sum.scale = o.scale > 0 ? o.scale : theta.cwiseAbs().maxCoeff();
     const double tol = o.tolerance * std::max(sum.scale, 1e-300);
-    // Residuals of the wanted pairs; the unconverged ones (in order) expand the space.
-    const Matrix yw = y.leftCols(wanted);
-    const Matrix r = space.AQ() * yw - space.Q() * (yw * theta.head(wanted).asDiagonal());
+    // Residual norms of the wanted pairs from the small B; the unconverged ones (in order)
+    // choose the directions that expand the space.
+    const Vector res = space.ResidualNorms(y.leftCols(wanted));
     std::vector<int> open;
-    sum.max_residual = 0;
-    for (int i = 0; i < wanted; ++i) {
-      const double ri = r.col(i).norm();
-      sum.max_residual = std::max(sum.max_residual, ri);
-      if (ri > tol) open.push_back(i);
-    }
+    sum.max_residual = res.size() ? res.maxCoeff() : 0.0;
+    for (int i = 0; i < wanted; ++i)
+      if (res[i] > tol) open.push_back(i);
     const bool complete = m == d;  // the space is all of R^d: the Ritz pairs are exact
     if (wanted == k && (open.empty() || complete)) {
       sum.converged = true;
@@ -164,28 +296,26 @@ inline Spectrum KrylovSmallest(const HessianOperator& op, int k, const Matrix& s
     const int room = space.capacity() - m;
     if (room < b) {
       // Thick restart: keep the wanted pairs and as many next ones, at most capacity - b.
-      const int keep = std::min(m, std::max(k + b, std::min(2 * k + b, space.capacity() - b)));
+      const int rule = o.restart_keep > 0 ? std::max(o.restart_keep, k + b) : 2 * k + b;
+      const int keep = std::min(m, std::max(k + b, std::min(rule, space.capacity() - b)));
       if (keep < m) {
-        space.Restart(y.leftCols(keep), theta.head(keep));
+        space.Restart(y.leftCols(keep));
         ++sum.restarts;
         continue;
       }
     }
-    int added = 0;
-    for (int i = 0; i < static_cast<int>(open.size()) && added < std::min(b, room); ++i)
-      added += space.Add(r.col(open[i])) ? 1 : 0;
-    // Nothing new from the residuals (an invariant subspace, or k > m so far): a fresh random
-    // direction, as Lanczos does on breakdown.
-    for (int tries = 0; added == 0 && room > 0 && tries < 3 && op.status() == EvalStatus::kOk; ++tries)
-      added += space.Add(detail::RandomUnit(d, o.seed, stream++)) ? 1 : 0;
-    if (added == 0) break;
+    const int nz = std::min<int>(b, static_cast<int>(open.size()));
+    Matrix yz(m, nz);
+    for (int i = 0; i < nz; ++i) yz.col(i) = y.col(open[i]);
+    // Nothing pending (an invariant subspace with no room left for a fresh direction): done.
+    if (space.Expand(space.ResidualCoefficients(yz), std::min(b, room)) == 0) break;
   }
   sum.hvps = op.products() - hvps0;
   sum.status = op.status();
-  if (sum.status == EvalStatus::kOk && theta.size() > 0) {
+  if (sum.status == EvalStatus::kOk && theta.size() == space.size() && theta.size() > 0) {
     const int wanted = std::min(k, space.size());
     out.values = theta.head(wanted);
-    out.vectors = space.Q() * y.leftCols(wanted);
+    out.vectors = space.Release(y.leftCols(wanted));
     out.ok = out.values.allFinite() && out.vectors.allFinite();
   }
   if (summary) *summary = sum;
@@ -203,24 +333,32 @@ struct TrackedPair {
   Matrix neighbours;     // the Ritz vectors nearest in value (next seeds of a block tracker)
 };
 
-inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Matrix& extra_seeds,
-                               int neighbours, const KrylovOptions& o, EigenSolveSummary* summary) {
+// `start` (unit, or empty for target itself) is where the space starts, e.g. target
+// extrapolated along a ride; overlaps are still measured against target.
+inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Vector& start_vector,
+                               const Matrix& extra_seeds, int neighbours, const KrylovOptions& o,
+                               EigenSolveSummary* summary) {
   const int d = static_cast<int>(op.rows());
   const int b = std::max(1, o.block_size);
   const int capacity = std::min<long>(d, std::max<long>(o.max_basis, b + 2));
-  detail::KrylovSpace space(op, capacity);
+  detail::KrylovSpace space(op, capacity, o.seed);
   const long hvps0 = op.products();
   EigenSolveSummary sum;
   TrackedPair tp;
-  space.Add(target);
-  for (int j = 0; j < extra_seeds.cols(); ++j) space.Add(extra_seeds.col(j));
-  Vector theta, c_t;
+  {
+    Matrix start(d, 1 + extra_seeds.cols());
+    start.col(0) = start_vector.size() == d ? start_vector : target;
+    start.rightCols(extra_seeds.cols()) = extra_seeds;
+    space.Start(start);
+  }
+  Vector qt = space.Q().transpose() * target;  // Q^T target, kept up to date below
+  Vector theta;
   Matrix y;
   Vector yb;  // coefficients of the tracked direction in Q
   double theta_b = 0;
   while (op.status() == EvalStatus::kOk && space.size() > 0) {
     detail::RayleighRitz(space, &theta, &y);
-    const Vector c = y.transpose() * (space.Q().transpose() * target);  // overlaps of Ritz vectors
+    const Vector c = y.transpose() * qt;  // overlaps of the Ritz vectors with target
     Eigen::Index best = 0;
     c.cwiseAbs().maxCoeff(&best);
     // The cluster of Ritz values around the best one (same rule as the dense UpdateRidge).
@@ -233,8 +371,11 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
     yb = tp.overlap > 0 ? Vector(y.middleCols(begin, end - begin) * cc / tp.overlap) : Vector(y.col(best));
     const Vector w = cc.array().square();
     theta_b = w.sum() > 0 ? theta.segment(begin, end - begin).dot(w) / w.sum() : theta[best];
-    const Vector r = space.AQ() * yb - theta_b * (space.Q() * yb);
-    tp.residual = r.norm();
+    // H Q yb - theta_b Q yb = Q (T yb - theta_b yb) + P B yb, the two parts orthogonal (the
+    // first is zero unless yb mixes a cluster of nearly equal Ritz values).
+    const double in_span = (theta.segment(begin, end - begin).array() - theta_b).matrix().cwiseProduct(cc).norm() /
+                           std::max(tp.overlap, 1e-300);
+    tp.residual = std::hypot(space.ResidualNorms(yb)[0], tp.overlap > 0 ? in_span : 0.0);
     sum.scale = o.scale > 0 ? o.scale : theta.cwiseAbs().maxCoeff();
     if (tp.residual <= o.tolerance * sum.scale) {
       sum.converged = true;
@@ -250,34 +391,35 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
       });
       const int keep = std::max(1, space.capacity() / 2);
       Matrix yk(y.rows(), keep);
-      Vector tk(keep);
-      for (int i = 0; i < keep; ++i) yk.col(i) = y.col(idx[i]), tk[i] = theta[idx[i]];
-      space.Restart(yk, tk);
+      for (int i = 0; i < keep; ++i) yk.col(i) = y.col(idx[i]);
+      space.Restart(yk);
+      qt = (yk.transpose() * qt).eval();
       ++sum.restarts;
       continue;
     }
-    // Expand with the tracked residual, and with the other seeds' Ritz residuals in a block.
-    // y holds coefficients in the space before this expansion: its first m columns.
-    const Eigen::Index m = y.rows();
-    int added = space.Add(r) ? 1 : 0;
+    // Expand with the tracked residual, and with the other Ritz pairs' residuals in a block.
     std::vector<int> near;
     for (int i = 0; i < theta.size(); ++i)
       if (i < begin || i >= end) near.push_back(i);
     std::sort(near.begin(), near.end(), [&](int a, int b2) {
       return std::abs(theta[a] - theta_b) < std::abs(theta[b2] - theta_b);
     });
-    for (int i = 0; i < static_cast<int>(near.size()) && added < b; ++i) {
-      const Vector ri = space.AQ().leftCols(m) * y.col(near[i]) - theta[near[i]] * (space.Q().leftCols(m) * y.col(near[i]));
-      added += space.Add(ri) ? 1 : 0;
-    }
+    const int nz = std::min<int>(b, 1 + static_cast<int>(near.size()));
+    Matrix yz(y.rows(), nz);
+    yz.col(0) = yb;
+    for (int i = 1; i < nz; ++i) yz.col(i) = y.col(near[i - 1]);
+    const int m0 = space.size();
+    const int added = space.Expand(space.ResidualCoefficients(yz), b);
     if (added == 0) {
       sum.converged = true;  // an invariant subspace: the Ritz pair is exact
       break;
     }
+    qt.conservativeResize(m0 + added);
+    qt.tail(added) = space.Q().rightCols(added).transpose() * target;
   }
   sum.hvps = op.products() - hvps0;
   sum.status = op.status();
-  if (sum.status == EvalStatus::kOk && yb.size() > 0) {
+  if (sum.status == EvalStatus::kOk && yb.size() > 0 && yb.size() == space.size()) {
     tp.direction = space.Q() * yb;
     tp.direction /= tp.direction.norm();
     if (tp.direction.dot(target) < 0) tp.direction = -tp.direction;
@@ -295,6 +437,11 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
   }
   if (summary) *summary = sum;
   return tp;
+}
+
+inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, const Matrix& extra_seeds,
+                               int neighbours, const KrylovOptions& o, EigenSolveSummary* summary) {
+  return KrylovTrack(op, target, Vector(), extra_seeds, neighbours, o, summary);
 }
 
 }  // namespace ridgerider

@@ -4,6 +4,9 @@
 // Krylov space seeded with it until the tracked Ritz pair's residual is below the tolerance.
 // With track_block_size > 1 the previous step's neighbouring Ritz vectors seed the space too
 // (block Rayleigh-Ritz), which keeps a nearby eigenvalue from being confused with the ridge.
+// The eigenvector moves smoothly along a ride, so after two accepted steps the solve starts
+// from the ridge extrapolated linearly along the ride (error O(step^2) instead of O(step));
+// the previous direction is still what the overlap is measured against.
 // Counts what each step cost, so rides can report HVPs per step.
 #pragma once
 
@@ -36,6 +39,20 @@ class RidgeTracker {
   // The ridge continuing `previous` (unit) at x. kOk unless an HVP was non-finite or failed.
   EvalStatus Update(Objective& obj, const Vector& x, const Vector& previous, double overlap_floor,
                     TrackedRidge* out) {
+    // The ride accepted the last update iff it now follows that update's direction.
+    if (last_x_.size() == x.size() && previous.size() == last_dir_.size() && previous == last_dir_) {
+      if (cur_x_.size() == x.size()) {
+        h_old_ = (last_x_ - cur_x_).norm();
+        prev_dir_ = cur_dir_;
+      }
+      cur_x_ = last_x_;
+      cur_dir_ = last_dir_;
+    }
+    Vector start;
+    if (extrapolate_ && prev_dir_.size() == x.size() && h_old_ > 0 && previous == cur_dir_) {
+      start = previous + ((x - cur_x_).norm() / h_old_) * (previous - prev_dir_);
+      start.normalize();
+    }
     HessianOperator op(obj, x);
     KrylovOptions ko;
     ko.block_size = so_.track_block_size;
@@ -46,7 +63,7 @@ class RidgeTracker {
     ko.cluster_tolerance = cluster_tolerance_;
     EigenSolveSummary sum;
     const Matrix seeds = neighbours_.cols() > 0 ? neighbours_ : Matrix(x.size(), 0);
-    TrackedPair p = KrylovTrack(op, previous, seeds, so_.track_block_size - 1, ko, &sum);
+    TrackedPair p = KrylovTrack(op, previous, start, seeds, so_.track_block_size - 1, ko, &sum);
     last_ = sum;
     last_residual_ = p.residual;
     hvps_ += sum.hvps;
@@ -54,6 +71,8 @@ class RidgeTracker {
     unconverged_ += sum.converged ? 0 : 1;
     if (sum.status != EvalStatus::kOk) return sum.status;
     neighbours_ = std::move(p.neighbours);
+    last_x_ = x;
+    last_dir_ = p.direction;
     out->direction = std::move(p.direction);
     out->eigenvalue = p.eigenvalue;
     out->overlap = p.overlap;
@@ -68,6 +87,8 @@ class RidgeTracker {
   const EigenSolveSummary& last() const { return last_; }
   double last_residual() const { return last_residual_; }
   double scale() const { return scale_; }
+  // Start each solve from the linear extrapolation of the last two accepted directions (default).
+  void set_extrapolate(bool on) { extrapolate_ = on; }
 
  private:
   SpectrumOptions so_;
@@ -77,6 +98,11 @@ class RidgeTracker {
   EigenSolveSummary last_;
   double last_residual_ = 0;
   long hvps_ = 0, updates_ = 0, unconverged_ = 0;
+  bool extrapolate_ = true;
+  // The last update (x, direction); the accepted point the ride stands on and its direction;
+  // the direction accepted before it and the length of the step between the two.
+  Vector last_x_, last_dir_, cur_x_, cur_dir_, prev_dir_;
+  double h_old_ = 0;
 };
 
 }  // namespace ridgerider
