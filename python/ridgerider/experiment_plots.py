@@ -114,21 +114,24 @@ def plot_per_class(results: dict):
     rides) get one ride panel."""
     plt = _pyplot()
     leaves = results["leaves"]
-    names = ["".join(f"({b[0]},{b[1]:+d})" for b in l["fingerprint"]) for l in leaves]
+    # Short row labels (leaf node and its first branch; results.md has the whole paths), so long
+    # fingerprints do not run into the next panel.
+    names = [f"leaf {l.get('node', i + 1)}: ({l['fingerprint'][0][0]},{l['fingerprint'][0][1]:+d})"
+             + ("..." if len(l["fingerprint"]) > 1 else "") for i, l in enumerate(leaves)]
     mis = results.get("mis", {}).get("per_class_accuracy")
     top = [mis] if mis else []
     top_name = ["saddle (MIS)"] if mis else []
     panels = []
     if all("root_ride_end_per_class_accuracy" in l for l in leaves) and any(l.get("rides", 1) > 1 for l in leaves):
         panels.append((np.array(top + [l["root_ride_end_per_class_accuracy"] for l in leaves]),
-                       top_name + [n.split(")")[0] + ")" for n in names], "at the end of the first ride"))
+                       top_name + [n.replace("...", "") for n in names], "at the end of the first ride"))
     panels.append((np.array(top + [l["ride_end_per_class_accuracy"] for l in leaves]), top_name + names,
                    "at the end of the last ride" if len(panels) else "at the end of each ride"))
     panels.append((np.array([l["per_class_accuracy"] for l in leaves] + [results["baseline"]["per_class_accuracy"]]),
                    names + ["Adam (baseline)"], "after finishing (Adam, same steps and batches)"))
     classes = results.get("class_names") or [str(c) for c in range(panels[-1][0].shape[1])]
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(5.5 * len(panels) + 5, 0.45 * (len(leaves) + 1) + 2.4),
-                             gridspec_kw={"width_ratios": [1] * len(panels) + [0.8]})
+                             gridspec_kw={"width_ratios": [1] * len(panels) + [0.8], "wspace": 0.45})
     for ax, (m, rows, title) in zip(axes, panels):
         im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
