@@ -2,6 +2,8 @@
 // maximally invariant saddle, and Adam on keyed mini-batches.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <Eigen/Eigenvalues>
 
 #include "experiments/nn_training.hpp"
@@ -52,6 +54,22 @@ TEST(HiddenUnitSymmetry, ProjectionIsAnOrthogonalProjectionOntoIdenticalUnits) {
   // 6-5-4-3: W1 rows alike (6 + 1 bias), W2 all alike (1 + 1), W3 rows constant (3 + 3).
   const Vector e = Vector::Ones(obj->dim());
   EXPECT_NEAR((sym.Project(e) - e).norm(), 0.0, 1e-14);
+}
+
+TEST(HiddenUnitSymmetry, ScaledRepresentativeKeepsTheStandardActivationScale) {
+  // 6-5-4-3: W2 reads 5 identical units, W3 reads 4; W1 and every bias read none.
+  auto obj = Mlp();
+  const HiddenUnitSymmetry sym(obj->parameters());
+  const Vector x = obj->InitialParameters();
+  const Vector r = sym.Representative(x), s = sym.ScaledRepresentative(x);
+  EXPECT_EQ(sym.Spread(s), 0.0);
+  const double reads[] = {1, 1, 5, 1, 4, 1};  // hidden units each tensor's entries read
+  int k = 0;
+  for (const ParameterInfo& q : obj->parameters()) {
+    const Vector rs = r.segment(q.offset, q.size), ss = s.segment(q.offset, q.size);
+    EXPECT_LT((ss - rs / std::sqrt(reads[k])).norm(), 1e-15 * (1 + rs.norm())) << q.name;
+    ++k;
+  }
 }
 
 TEST(HiddenUnitSymmetry, GradientAtASymmetricPointIsSymmetric) {

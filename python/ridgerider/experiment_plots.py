@@ -7,8 +7,8 @@
   of run b) of the chosen ridge and of the self-play baseline, and the mean cross-play of
   every ridge.
 - fashion-mnist: ``per_class.png``, per-class test accuracy of every leaf at the end of its
-  ride (before finishing) and after finishing, with Adam's beside them, and the leaves'
-  pairwise disagreement.
+  first ride and of its last (before finishing, the saddle's row above them) and after
+  finishing, with Adam's beside them, and the leaves' pairwise disagreement.
 - colored-fashion-mnist: ``ood.png``, train and test accuracy (mean and std over seeds) of
   ERM, IRM, the selected Ridge Rider leaf and the grayscale oracle, and every RR candidate's
   test accuracy against the held-out gap between the training environments (the selection
@@ -107,35 +107,47 @@ def plot_lever_game(results: dict):
 
 
 def plot_per_class(results: dict):
-    """Per-class test accuracy of the leaves (rows) over the classes (columns): at the ride's end
-    (what the ridge learned first) and after finishing; Adam's row at the bottom of the right."""
+    """Per-class test accuracy of the leaves (rows) over the classes (columns): at the end of the
+    first ride from the saddle and at the end of the leaf's last ride (what the ridges learned
+    first; the saddle's own row on top), and after finishing (Adam's row at the bottom); then
+    the leaves' pairwise disagreement. Results without the first-ride numbers (one level of
+    rides) get one ride panel."""
     plt = _pyplot()
     leaves = results["leaves"]
-    names = ["".join(f"({b[0]},{b[1]:+d})" for b in l["fingerprint"]) for l in leaves]
-    end = np.array([l["ride_end_per_class_accuracy"] for l in leaves])
-    fin = np.array([l["per_class_accuracy"] for l in leaves] + [results["baseline"]["per_class_accuracy"]])
-    classes = results.get("class_names") or [str(c) for c in range(end.shape[1])]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 0.45 * len(fin) + 2.2),
-                             gridspec_kw={"width_ratios": [1, 1, 0.8]})
-    for ax, m, rows, title in [
-        (axes[0], end, names, "per-class test accuracy at the end of each ride"),
-        (axes[1], fin, names + ["Adam (baseline)"], "after finishing (Adam)"),
-    ]:
+    # Short row labels (leaf node and its first branch; results.md has the whole paths), so long
+    # fingerprints do not run into the next panel.
+    names = [f"leaf {l.get('node', i + 1)}: ({l['fingerprint'][0][0]},{l['fingerprint'][0][1]:+d})"
+             + ("..." if len(l["fingerprint"]) > 1 else "") for i, l in enumerate(leaves)]
+    mis = results.get("mis", {}).get("per_class_accuracy")
+    top = [mis] if mis else []
+    top_name = ["saddle (MIS)"] if mis else []
+    panels = []
+    if all("root_ride_end_per_class_accuracy" in l for l in leaves) and any(l.get("rides", 1) > 1 for l in leaves):
+        panels.append((np.array(top + [l["root_ride_end_per_class_accuracy"] for l in leaves]),
+                       top_name + [n.replace("...", "") for n in names], "at the end of the first ride"))
+    panels.append((np.array(top + [l["ride_end_per_class_accuracy"] for l in leaves]), top_name + names,
+                   "at the end of the last ride" if len(panels) else "at the end of each ride"))
+    panels.append((np.array([l["per_class_accuracy"] for l in leaves] + [results["baseline"]["per_class_accuracy"]]),
+                   names + ["Adam (baseline)"], "after finishing (Adam, same steps and batches)"))
+    classes = results.get("class_names") or [str(c) for c in range(panels[-1][0].shape[1])]
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(5.5 * len(panels) + 5, 0.45 * (len(leaves) + 1) + 2.4),
+                             gridspec_kw={"width_ratios": [1] * len(panels) + [0.8], "wspace": 0.45})
+    for ax, (m, rows, title) in zip(axes, panels):
         im = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax.set_yticks(range(len(rows)), rows, fontsize=7)
         ax.set_title(title, fontsize=9)
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
                 ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
                         color="white" if m[i, j] < 0.5 else "black")
-    fig.colorbar(im, ax=axes[:2], shrink=0.8, label="accuracy")
+    fig.colorbar(im, ax=list(axes[:len(panels)]), shrink=0.8, label="per-class test accuracy")
     dis = np.array(results["disagreement"])
-    im2 = axes[2].imshow(dis, cmap="magma", aspect="auto")
-    axes[2].set_xticks(range(len(names)), names, rotation=90, fontsize=7)
-    axes[2].set_yticks(range(len(names)), names, fontsize=7)
-    axes[2].set_title("fraction of test images two leaves label differently", fontsize=9)
-    fig.colorbar(im2, ax=axes[2], shrink=0.8)
+    im2 = axes[-1].imshow(dis, cmap="magma", aspect="auto")
+    axes[-1].set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+    axes[-1].set_yticks(range(len(names)), names, fontsize=6)
+    axes[-1].set_title("test images two leaves label differently", fontsize=9)
+    fig.colorbar(im2, ax=axes[-1], shrink=0.8)
     return fig
 
 

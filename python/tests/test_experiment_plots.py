@@ -22,7 +22,20 @@ def _lever_results():
                        {"label": "1+", "cross_play": 0.4, "self_play_mean": 0.8}]}
 
 
-@pytest.mark.parametrize("results,png", [(_tree_results(), "fractions.png"), (_lever_results(), "cross_play.png")])
+def _fashion_results(chains):
+    pc = [0.1 * c for c in range(10)]
+    leaf = {"node": 1, "fingerprint": [[0, 1]] + ([[0, -1], [0, -1]] if chains else []), "rides": 3 if chains else 1,
+            "ride_end_per_class_accuracy": pc, "per_class_accuracy": pc}
+    if chains:
+        leaf["root_ride_end_per_class_accuracy"] = pc
+    other = dict(leaf, node=2, fingerprint=[[3, -1]] + leaf["fingerprint"][1:])
+    return {"experiment": "fashion-mnist", "mis": {"per_class_accuracy": pc}, "leaves": [leaf, other],
+            "baseline": {"per_class_accuracy": pc}, "disagreement": [[0, 0.1], [0.1, 0]]}
+
+
+@pytest.mark.parametrize("results,png", [(_tree_results(), "fractions.png"), (_lever_results(), "cross_play.png"),
+                                         (_fashion_results(True), "per_class.png"),
+                                         (_fashion_results(False), "per_class.png")])
 def test_each_experiment_gets_its_figure(tmp_path, results, png):
     (tmp_path / "results.json").write_text(json.dumps(results))
     assert experiment_plots.main([str(tmp_path)]) == 0

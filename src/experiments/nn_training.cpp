@@ -31,11 +31,13 @@ HiddenUnitSymmetry::HiddenUnitSymmetry(const std::vector<ParameterInfo>& paramet
     const long rows = hidden_out ? 1 : out, cols = hidden_in ? 1 : in;
     const int base = count_;
     count_ += static_cast<int>(rows * cols);
+    scale_.resize(count_, hidden_in ? 1.0 / std::sqrt(static_cast<double>(in)) : 1.0);
     for (long o = 0; o < out; ++o)
       for (long i = 0; i < in; ++i)
         orbit_[w.offset + o * in + i] = base + static_cast<int>((hidden_out ? 0 : o) * cols + (hidden_in ? 0 : i));
     const int bbase = count_;
     count_ += static_cast<int>(hidden_out ? 1 : out);
+    scale_.resize(count_, 1.0);
     for (long o = 0; o < out; ++o) orbit_[b.offset + o] = bbase + static_cast<int>(hidden_out ? 0 : o);
   }
   first_.assign(count_, -1);
@@ -58,6 +60,12 @@ Vector HiddenUnitSymmetry::Project(const Vector& x) const {
 Vector HiddenUnitSymmetry::Representative(const Vector& x) const {
   Vector p(x.size());
   for (size_t i = 0; i < orbit_.size(); ++i) p[static_cast<long>(i)] = x[first_[orbit_[i]]];
+  return p;
+}
+
+Vector HiddenUnitSymmetry::ScaledRepresentative(const Vector& x) const {
+  Vector p(x.size());
+  for (size_t i = 0; i < orbit_.size(); ++i) p[static_cast<long>(i)] = x[first_[orbit_[i]]] * scale_[orbit_[i]];
   return p;
 }
 

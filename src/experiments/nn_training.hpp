@@ -24,6 +24,12 @@ class HiddenUnitSymmetry {
   // A point of the invariant subspace built from x: each orbit takes the value of its first
   // member (not the mean, which would shrink a random initialisation towards zero).
   Vector Representative(const Vector& x) const;
+  // Representative(x) with every weight that reads hidden units divided by the square root of
+  // their number: at a symmetric point those units are identical, so a unit's input adds up n
+  // equal terms (scale n |w|) where a standard initialisation adds n independent ones (scale
+  // sqrt(n) |w|). This keeps the standard initialisation's activation scale; without it the
+  // symmetric network starts (and its MIS ends) with saturated tanh units.
+  Vector ScaledRepresentative(const Vector& x) const;
   // max over orbits of (max - min): 0 on the invariant subspace.
   double Spread(const Vector& x) const;
 
@@ -32,6 +38,7 @@ class HiddenUnitSymmetry {
   std::vector<int> orbit_;
   std::vector<int> first_;  // first member of each orbit
   std::vector<double> size_;
+  std::vector<double> scale_;  // per orbit: 1 / sqrt(hidden units read), 1 for others
   int count_ = 0;
 };
 

@@ -1,9 +1,12 @@
 """`ridgerider reproduce fashion-mnist --quick`: diverse, accurate networks from one saddle.
 
-Bounds (docs/RESULTS.md has the measured numbers): on --quick the best leaf measured 0.79-0.82
-test accuracy and Adam 0.85; chance is 0.10 and the symmetric saddle itself ~0.27, so 0.75
-separates a trained network from a broken search with margin for seeds and BLAS rounding.
-Leaves disagreed on ~7% of test images on average; 3% still rules out copies of one network.
+Bounds (docs/RESULTS.md has the measured numbers, seed 0): the best leaf measured 0.844 test
+accuracy against Adam's 0.854 (leaves 0.808-0.844); the protocol before chains of rides and the
+scale-preserving symmetric start measured 0.816 against 0.854. So: best leaf >= 0.82 and at most
+2.5 points below Adam (the target is 1; the margin is for other BLAS builds and seeds, and the
+old protocol's 3.5-3.7 points still fail it). Chance is 0.10 and the saddle itself ~0.35.
+Leaves disagreed on 7.7% of test images on average (least-different pair 5.9%); 4% still rules
+out copies of one network.
 """
 import pytest
 
@@ -29,9 +32,14 @@ def test_leaves_are_distinct_accurate_networks(fm_quick):
             assert 0.0 <= l[key] <= 1.0
         assert len(l["per_class_accuracy"]) == 10
         assert all(0.0 <= a <= 1.0 for a in l["per_class_accuracy"])
-    assert max(l["test_accuracy"] for l in leaves) >= 0.75
+    best = max(l["test_accuracy"] for l in leaves)
+    assert best >= 0.82
     assert r["baseline"]["test_accuracy"] >= 0.80
     assert 0.0 <= r["baseline"]["test_accuracy"] <= 1.0
+    assert r["baseline"]["test_accuracy"] - best <= 0.025
+    # The chains below the root rides ran: every path is longer than its first ride.
+    assert all(l["rides"] == len(l["fingerprint"]) for l in leaves)
+    assert any(l["rides"] > 1 for l in leaves)
 
 
 def test_leaves_disagree_and_start_from_a_symmetric_saddle(fm_quick):
@@ -40,7 +48,7 @@ def test_leaves_disagree_and_start_from_a_symmetric_saddle(fm_quick):
     d = r["disagreement"]
     assert len(d) == n and all(len(row) == n for row in d)
     assert all(d[i][i] == 0 and d[i][j] == d[j][i] for i in range(n) for j in range(n))
-    assert r["summary"]["mean_disagreement"] >= 0.03
+    assert r["summary"]["mean_disagreement"] >= 0.04
     assert r["mis"]["symmetry_spread"] == 0
     assert r["eigenvalues_at_mis"][0] < 0
     assert (fm_quick / "results.md").exists() and (fm_quick / "per_class.png").exists()
