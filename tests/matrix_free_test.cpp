@@ -67,6 +67,47 @@ TEST(MatrixFree, ThreadsGiveTheSerialResult) {
   EXPECT_EQ(one.summary.counts.hvps, two.summary.counts.hvps);
 }
 
+// Rides on threads buffer their steps until the merge; above kBufferedStepXLimit coordinates
+// they drop x (a network's parameters at every step would not fit in memory) and keep the rest.
+struct StepRecorder : ExploreCallback {
+  std::vector<StepEvent> events;
+  long with_x = 0;
+  CallbackAction OnStep(const StepEvent& e) override {
+    events.push_back(e);
+    events.back().x = nullptr;
+    with_x += e.x != nullptr;
+    return CallbackAction::kContinue;
+  }
+};
+
+TEST(MatrixFree, ConcurrentRidesDoNotBufferLongPointsButKeepTheirSteps) {
+  TanhMlpShape sh;
+  sh.inputs = 20, sh.hidden = 40, sh.outputs = 5, sh.samples = 30;  // d = 1045
+  ExploreOptions o;
+  o.spectrum.eigenpairs = 2;
+  o.tree.max_rides = 4;
+  o.ride.max_steps = 8;
+  o.leaf.polish_max_iterations = 20;
+  StepRecorder serial_steps, thread_steps;
+  TanhMlpObjective a(sh), b(sh);
+  const Vector x0 = TanhMlpObjective::InitialPoint(sh, 3, 1.5);
+  ASSERT_GT(x0.size(), kBufferedStepXLimit);
+  const ExploreResult one = Explore(a, x0, o, &serial_steps);
+  o.tree.threads = 2;
+  const ExploreResult two = Explore(b, x0, o, &thread_steps);
+  ASSERT_GE(one.summary.rides, 2);
+  ASSERT_FALSE(serial_steps.events.empty());
+  EXPECT_EQ(serial_steps.with_x, static_cast<long>(serial_steps.events.size()));  // live steps have x
+  EXPECT_EQ(thread_steps.with_x, 0);
+  ASSERT_EQ(serial_steps.events.size(), thread_steps.events.size());
+  for (size_t i = 0; i < serial_steps.events.size(); ++i) {
+    EXPECT_EQ(serial_steps.events[i].node, thread_steps.events[i].node);
+    EXPECT_EQ(serial_steps.events[i].loss, thread_steps.events[i].loss);
+  }
+  ASSERT_EQ(one.state.nodes.size(), two.state.nodes.size());
+  for (size_t i = 0; i < one.state.nodes.size(); ++i) EXPECT_EQ(one.state.nodes[i].end_x, two.state.nodes[i].end_x);
+}
+
 // An objective that fails the test if anyone forms its Hessian.
 class NoDenseHessian : public TanhMlpObjective {
  public:

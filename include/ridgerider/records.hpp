@@ -104,10 +104,15 @@ struct Solution {
   std::vector<long> reached_by;    // every ride whose leaf merged into this solution
 };
 
+// Rides that run concurrently (threads, MPI workers) buffer their step events until the merge;
+// they keep x only up to this many coordinates, because a network's parameters at every step
+// of a long ride would take gigabytes (670k parameters x 2000 steps = 10 GB).
+inline constexpr long kBufferedStepXLimit = 1000;
+
 struct StepEvent {
   long node = 0;
   int step = 0;
-  const Vector* x = nullptr;
+  const Vector* x = nullptr;  // null for a buffered step longer than kBufferedStepXLimit
   double loss = 0;
   double eigenvalue = 0;
   double overlap = 0;

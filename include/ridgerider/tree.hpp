@@ -230,7 +230,7 @@ class Explorer {
     std::vector<std::pair<StepEvent, Vector>>* steps;
     explicit StepBuffer(std::vector<std::pair<StepEvent, Vector>>* s) : steps(s) {}
     CallbackAction OnStep(const StepEvent& e) override {
-      steps->emplace_back(e, *e.x);
+      steps->emplace_back(e, e.x->size() <= kBufferedStepXLimit ? *e.x : Vector());
       return CallbackAction::kContinue;
     }
   };
@@ -345,7 +345,7 @@ class Explorer {
     if (add_cost) obj_.RestoreCounts(obj_.counts() + w.cost);
     bool abort = w.out.abort;
     for (auto& [event, x] : w.steps) {
-      event.x = &x;
+      event.x = x.size() > 0 ? &x : nullptr;
       if (callback_ && callback_->OnStep(event) == CallbackAction::kAbort) abort = true;
     }
     RideNode& n = st->nodes[w.id - 1];

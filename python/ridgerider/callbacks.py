@@ -37,8 +37,10 @@ class Callback:
 
     def on_step(self, event: Dict[str, Any]) -> Optional[str]:
         """After every step of a ride: ``event`` has ride, step, x (a NumPy array), loss,
-        eigenvalue, overlap, step_size, grad_norm. Only called for callbacks that override it
-        (building the dict costs a little on every step)."""
+        eigenvalue, overlap, step_size, grad_norm. x is None when rides ran on threads and x
+        has more than 1000 coordinates (buffering every step's parameters would not fit in
+        memory). Only called for callbacks that override it (building the dict costs a little
+        on every step)."""
         return None
 
     def on_ride_end(self, ride: Dict[str, Any]) -> Optional[str]:

@@ -98,7 +98,8 @@ class PythonCallback : public ExploreCallback {
       d["event"] = "step";
       d["ride"] = e.node;
       d["step"] = e.step;
-      d["x"] = Vector(*e.x);
+      // None where a concurrent ride did not keep a long x (kBufferedStepXLimit).
+      d["x"] = e.x ? py::object(py::cast(Vector(*e.x))) : py::object(py::none());
       d["loss"] = e.loss;
       d["eigenvalue"] = e.eigenvalue;
       d["overlap"] = e.overlap;

@@ -110,12 +110,16 @@ long EventLog::Bytes() {
   return static_cast<long>(out_.tellp());
 }
 
+// Whatever kept x a concurrent ride buffered is all the log writes: events.jsonl stays the same
+// for any number of threads or ranks.
+static_assert(kInlineVectorLimit <= static_cast<size_t>(kBufferedStepXLimit));
+
 CallbackAction EventLog::OnStep(const StepEvent& e) {
   json j{{"event", "step"},           {"ride", e.node},       {"step", e.step},
-         {"x", ToJson(*e.x)},         {"loss", e.loss},       {"eigenvalue", e.eigenvalue},
+         {"loss", e.loss},            {"eigenvalue", e.eigenvalue},
          {"overlap", e.overlap},      {"step_size", e.step_size}, {"grad_norm", e.grad_norm}};
   // A long x (network parameters) at every step would dwarf everything else: left out.
-  if (static_cast<size_t>(e.x->size()) > kInlineVectorLimit) j.erase("x");
+  if (e.x && static_cast<size_t>(e.x->size()) <= kInlineVectorLimit) j["x"] = ToJson(*e.x);
   out_ << j.dump() << "\n";
   return CallbackAction::kContinue;
 }
