@@ -1,9 +1,10 @@
 # The two commands of the README:
 #   make demo   installs what is missing, builds, runs Ridge Rider on the built-in 2-D landscape
 #               and writes runs/demo/ (result.json, events.jsonl, solutions.csv, landscape.png)
-#   make test   installs what is missing, builds, runs the whole test suite (CI runs this)
-#   make check  the same (kept for developers' habits)
-#   make test-all  make test, then the suite built with ASan+UBSan and a short fuzz run
+#   make test   installs what is missing, builds, runs the whole test suite, then the suite built
+#               with ASan+UBSan and a short fuzz run (CI runs this)
+#   make check  the plain suite only (the quick loop while developing)
+#   make test-all  the same as make test
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -27,12 +28,11 @@ demo: build
 check: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-test: check
+test: check test-sanitize fuzz
 
 # The sanitizer build (42 CPU-min for the merged code: ~21 min on 2 cores) and the fuzzers
-# (FUZZ_TIME s each, plus clang's install and build). Not yet in `make test`: see README,
-# "Developing".
-test-all: check test-sanitize fuzz
+# (FUZZ_TIME s each, plus clang's install and build) are part of make test.
+test-all: test
 
 clean:
 	rm -rf $(BUILD)
