@@ -24,27 +24,15 @@
 #include "ridgerider/rng.hpp"
 #include "torch/model_objective.hpp"
 #include "torch/torchscript_objective.hpp"
+#include "proc_memory.hpp"
 
 namespace rr = ridgerider;
 using json = nlohmann::json;
 
 namespace {
 
-// Resident memory from /proc/self/status, in bytes: "VmRSS" now, "VmHWM" the peak.
-long StatusBytes(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key) + 1)) * 1024;
-  }
-  return -1;
-}
-// Resets VmHWM to the current RSS (Linux >= 4.0), so the next peak is the objective's own.
-bool ResetPeak() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  return static_cast<bool>(f);
-}
+using bench::ResetPeak;
+using bench::StatusBytes;
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -43,24 +43,15 @@
 #include "ridgerider/spectrum/tracker.hpp"
 #include "torch/model_objective.hpp"
 #include "torch/torchscript_objective.hpp"
+#include "proc_memory.hpp"
 
 namespace rr = ridgerider;
 using json = nlohmann::json;
 
 namespace {
 
-long StatusBytes(const char* key) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(std::strlen(key) + 1)) * 1024;
-  return -1;
-}
-bool ResetPeak() {  // VmHWM := VmRSS (Linux >= 4.0)
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  return static_cast<bool>(f);
-}
+using bench::ResetPeak;
+using bench::StatusBytes;
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
