@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "experiments/experiment.hpp"
 #include "experiments/lever_game_model.hpp"
@@ -196,6 +199,31 @@ TEST(Registry, NamesAreUniqueAndFindable) {
   EXPECT_NE(FindExperiment("tree-mdp"), nullptr);
   EXPECT_NE(FindExperiment("lever-game"), nullptr);
   EXPECT_EQ(FindExperiment("no-such-experiment"), nullptr);
+}
+
+TEST(ParallelFor, RunsEveryIndexOnceOnAnyThreadCount) {
+  for (int threads : {1, 2, 5}) {
+    std::vector<int> hits(7, 0);
+    ParallelFor(7, threads, [&](int i) { ++hits[static_cast<size_t>(i)]; });
+    EXPECT_EQ(hits, std::vector<int>(7, 1)) << threads << " threads";
+  }
+}
+
+// A failure on a worker thread reaches the caller (escaping the thread, it would end the
+// process); run serially, it is the first failing index's.
+TEST(ParallelFor, RethrowsAWorkersExceptionOnTheCallingThread) {
+  for (int threads : {1, 3}) {
+    try {
+      ParallelFor(6, threads, [](int i) {
+        if (i >= 2) throw std::runtime_error("slot " + std::to_string(i));
+      });
+      ADD_FAILURE() << "no exception, " << threads << " threads";
+    } catch (const std::runtime_error& e) {
+      const std::string what = e.what();
+      if (threads == 1) EXPECT_EQ(what, "slot 2");  // serial: stops at the first failure
+      EXPECT_TRUE(what.rfind("slot ", 0) == 0) << what;
+    }
+  }
 }
 
 }  // namespace

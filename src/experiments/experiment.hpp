@@ -46,7 +46,8 @@ void PlotResults(const std::filesystem::path& out);
 std::string Percent(double fraction);
 
 // Runs fn(i) for i in [0, n) on `threads` threads; results must be written to slot i only, so
-// the outcome does not depend on the thread count.
+// the outcome does not depend on the thread count. If fn throws, no further index starts and
+// the exception (the lowest index's, if several) is rethrown on the calling thread.
 void ParallelFor(int n, int threads, const std::function<void(int)>& fn);
 
 }  // namespace ridgerider::experiments

@@ -1,10 +1,13 @@
 // The list of experiments `ridgerider reproduce` knows. Adding one: write
 // src/experiments/<name>.cpp defining `Experiment Make<Name>Experiment()`, declare it here and
 // add one line to the list.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <thread>
+#include <vector>
 
 #include "experiments/experiment.hpp"
 #include "io/output.hpp"
@@ -52,14 +55,27 @@ std::string Percent(double fraction) {
 }
 
 void ParallelFor(int n, int threads, const std::function<void(int)>& fn) {
+  // An exception must not leave a worker thread (std::terminate): each index keeps its own, no
+  // new index starts after one, and the lowest index's is rethrown here once all have stopped.
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(std::max(n, 0)));
+  std::atomic<bool> stop{false};
   std::atomic<int> next{0};
   const auto worker = [&] {
-    for (int i = next++; i < n; i = next++) fn(i);
+    for (int i = next++; i < n && !stop; i = next++) {
+      try {
+        fn(i);
+      } catch (...) {
+        failed[static_cast<size_t>(i)] = std::current_exception();
+        stop = true;
+      }
+    }
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < std::min(threads, n); ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  for (const std::exception_ptr& e : failed)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace ridgerider::experiments
