@@ -22,7 +22,11 @@
 //
 //   bench_network --part spectrum|getridges|memory [--samples N] [--gd-steps N] [--lr A] [--k K]
 //                 [--tol T] [--krylov-basis B] [--repeats N] [--ride-steps N] [--step-size A]
-//                 [--track-tol T] [--track-max-hvps N] [--threads N] [--out DIR] [--keep-sweep K1,K2,..]
+//                 [--track-tol T] [--track-max-hvps N] [--track-cosine C] [--threads N] [--out DIR]
+//                 [--keep-sweep K1,K2,..]
+//   --track-cosine C > 0: the ride's (timed) tracker stops by the gap rule (options.hpp, the gap
+//                    lambda_1 - lambda_0 of the reference at the start); a tracker with the fixed
+//                    rule follows the same points for comparison (fixed_tracker_*).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -82,6 +86,7 @@ struct Args {
   double lr = 0.1, tol = 1e-4, step_size = 0.1;
   double track_tol = 1e-3;  // the search's default
   int track_max_hvps = 20;
+  double track_cosine = 0;  // > 0: the gap-aware stopping rule
   double spectra_tol = 0;  // --part getridges: also time Spectra at this tolerance
   std::vector<int> keep_sweep;  // --keep-sweep 11,20,30: HVPs of our solve per restart_keep
 };
@@ -227,9 +232,16 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   tso.method = rr::SpectrumMethod::kMatrixFree;
   tso.track_tolerance = a.track_tol;
   tso.track_max_hvps = a.track_max_hvps;
+  rr::RidgeTracker fixed_tracker(tso, 1e-6, ref.values[0]);  // the fixed rule, when tracker is not
+  tso.track_cosine = a.track_cosine;
   rr::RidgeTracker tracker(tso, 1e-6, ref.values[0]);
+  tracker.set_gap(ref.values[1] - ref.values[0]);
   // The same tracker without extrapolating the start vector, following the same points.
   rr::RidgeTracker plain_tracker(tso, 1e-6, ref.values[0]);
+  plain_tracker.set_gap(ref.values[1] - ref.values[0]);
+  rr::Vector e_fixed = ours.vectors.col(0);
+  std::vector<double> cos_fixed, residual_at_stop, gap_at_stop, t_graph, t_fixed_update;
+  std::vector<long> hvps_fixed;
   plain_tracker.set_extrapolate(false);
   rr::Vector e_plain = ours.vectors.col(0);
   std::vector<double> cos_plain, fresh_gap, fresh_drift;
@@ -255,6 +267,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
     rr::TrackedRidge t;
     t0 = std::chrono::steady_clock::now();
     obj->ValueAndGradient(xn, &f, &g);
+    t_graph.push_back(Seconds(t0));
     const rr::EvalStatus st = tracker.Update(*obj, xn, e, 0.5, &t);
     t_step.push_back(Seconds(t0));
     if (st != rr::EvalStatus::kOk || t.lost) {
@@ -262,6 +275,8 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
       break;
     }
     hvps_tracker.push_back(tracker.hvps() - h0);
+    residual_at_stop.push_back(tracker.last_residual());
+    gap_at_stop.push_back(tracker.last_gap());
     step_loss.push_back(f);
     step_lambda.push_back(t.eigenvalue);
     // A fresh tight solve (float64) of the most negative pair, and cold solves of the tracker's
@@ -298,6 +313,18 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
         hvps_plain.push_back(plain_tracker.hvps() - hp0);
         cos_plain.push_back((fresh.vectors.transpose() * tp.direction).cwiseAbs().maxCoeff());
         e_plain = tp.direction;
+      }
+    }
+    if (a.track_cosine > 0) {
+      rr::TrackedRidge tf;
+      const long hf0 = fixed_tracker.hvps();
+      const auto tf0 = std::chrono::steady_clock::now();  // the graph at xn is kept: HVPs only
+      const rr::EvalStatus sf = fixed_tracker.Update(*obj, xn, e_fixed, 0.5, &tf);
+      t_fixed_update.push_back(Seconds(tf0));
+      if (sf == rr::EvalStatus::kOk) {
+        hvps_fixed.push_back(fixed_tracker.hvps() - hf0);
+        cos_fixed.push_back((fresh.vectors.transpose() * tf.direction).cwiseAbs().maxCoeff());
+        e_fixed = tf.direction;
       }
     }
     rr::HessianOperator cop(*obj, xn);
@@ -341,6 +368,16 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
                {"cold_krylov_min_cos", cos_krylov.empty() ? 0 : Min(cos_krylov)},
                {"cold_spectra_min_cos", cos_spectra.empty() ? 0 : Min(cos_spectra)},
                {"tracker_unconverged", tracker.unconverged()},
+               {"track_cosine", a.track_cosine},
+               {"gap_at_start", ref.values[1] - ref.values[0]},
+               {"tracker_gap", gap_at_stop},
+               {"tracker_residual", residual_at_stop},
+               {"fixed_tracker_hvps", hvps_fixed},
+               {"fixed_tracker_cos", cos_fixed},
+               {"fixed_tracker_hvps_per_step", mean(hvps_fixed)},
+               {"fixed_tracker_min_cos", cos_fixed.empty() ? 0 : Min(cos_fixed)},
+               {"graph_gradient_seconds", t_graph},
+               {"fixed_tracker_update_seconds", t_fixed_update},
                {"plain_tracker_hvps", hvps_plain},
                {"plain_tracker_cos", cos_plain},
                {"plain_tracker_hvps_per_step", mean(hvps_plain)},
@@ -481,6 +518,7 @@ int main(int argc, char** argv) {
     else if (k == "--step-size") a.step_size = std::stod(v);
     else if (k == "--track-tol") a.track_tol = std::stod(v);
     else if (k == "--track-max-hvps") a.track_max_hvps = std::stoi(v);
+    else if (k == "--track-cosine") a.track_cosine = std::stod(v);
     else if (k == "--threads") a.threads = std::stoi(v);
     else if (k == "--spectra-tol") a.spectra_tol = std::stod(v);
     else if (k == "--keep-sweep") {

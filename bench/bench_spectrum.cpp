@@ -74,8 +74,10 @@ void Track(benchmark::State& state) {
     so.track_block_size = static_cast<int>(state.range(2));
     so.track_max_hvps = std::max(so.track_max_hvps, 10 * so.track_block_size);
     if (state.range(4) > 0) so.track_tolerance = state.range(4) * 1e-4;
+    so.track_cosine = state.range(5) * 1e-4;
     rr::RidgeTracker tracker(so, 1e-6, s0.values[0]);
     tracker.set_extrapolate(state.range(3) != 0);
+    tracker.set_gap(s0.values[1] - s0.values[0]);  // used by the gap rule only (track_cosine > 0)
     long cold_spectra = 0, cold_krylov = 0;
     double min_cos = 1, min_cos_spectra = 1, min_cos_krylov = 1;
     int done = 0, lost = 0, not_smallest = 0;
@@ -127,6 +129,8 @@ void Track(benchmark::State& state) {
     state.counters["steps_ridge_not_smallest"] = not_smallest;
     state.counters["extrapolate"] = static_cast<double>(state.range(3));
     state.counters["track_tolerance"] = so.track_tolerance;
+    state.counters["track_cosine"] = so.track_cosine;
+    state.counters["gap_at_start"] = s0.values[1] - s0.values[0];
   }
 }
 
@@ -175,18 +179,23 @@ void Branch(benchmark::State& state) {
 
 // Branch args: (k, point kind).
 // Track args: (step length in 1e-3, point kind, tracker block size, extrapolated start,
-// track-tolerance in 1e-4 (0: the default)).
+// track-tolerance in 1e-4 (0: the default), track-cosine in 1e-4 (0: the fixed rule; the gap is
+// lambda_1 - lambda_0 at the start)).
 BENCHMARK(Track)
-    ->Args({5, 0, 1, 0, 0})
-    ->Args({5, 0, 1, 1, 0})
-    ->Args({20, 0, 1, 0, 0})
-    ->Args({20, 0, 1, 1, 0})
-    ->Args({20, 0, 1, 1, 30})
-    ->Args({50, 0, 1, 0, 0})
-    ->Args({50, 0, 1, 1, 0})
-    ->Args({20, 1, 1, 0, 0})
-    ->Args({20, 1, 1, 1, 0})
-    ->Args({20, 0, 3, 1, 0})
+    ->Args({5, 0, 1, 0, 0, 0})
+    ->Args({5, 0, 1, 1, 0, 0})
+    ->Args({5, 0, 1, 1, 0, 9990})
+    ->Args({20, 0, 1, 0, 0, 0})
+    ->Args({20, 0, 1, 1, 0, 0})
+    ->Args({20, 0, 1, 1, 30, 0})
+    ->Args({20, 0, 1, 1, 0, 9990})
+    ->Args({50, 0, 1, 0, 0, 0})
+    ->Args({50, 0, 1, 1, 0, 0})
+    ->Args({50, 0, 1, 1, 0, 9990})
+    ->Args({20, 1, 1, 0, 0, 0})
+    ->Args({20, 1, 1, 1, 0, 0})
+    ->Args({20, 1, 1, 1, 0, 9990})
+    ->Args({20, 0, 3, 1, 0, 0})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(Branch)->Args({1, 0})->Args({5, 0})->Args({8, 0})->Args({5, 1})->Iterations(1)->Unit(benchmark::kMillisecond);

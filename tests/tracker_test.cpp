@@ -5,6 +5,7 @@
 
 #include "ridgerider/problems/registry.hpp"
 #include "ridgerider/problems/tanh_mlp.hpp"
+#include "ridgerider/ride.hpp"
 #include "ridgerider/ridges.hpp"
 
 namespace ridgerider {
@@ -116,6 +117,123 @@ TEST(RidgeTracker, ExtrapolatingAlongTheRideSavesHvps) {
   }
   std::printf("12 steps of 0.02: %ld HVPs from the last direction, %ld extrapolated\n", hvps[0], hvps[1]);
   EXPECT_LT(hvps[1], hvps[0]);
+}
+
+// The gap-aware rule (track_cosine): along a ride on a separated ridge, every tracked direction is
+// within the requested cosine of the dense eigenvector, and the rule, looser than the fixed one
+// there, spends fewer HVPs.
+TEST(RidgeTracker, GapRuleKeepsTheCosineWithFewerHvpsOnASeparatedRidge) {
+  TanhMlpObjective obj(Net());
+  const Vector x0 = TanhMlpObjective::InitialPoint(obj.shape(), 11, 1.5);
+  Spectrum s0;
+  ASSERT_EQ(SpectrumAt(obj, x0, &s0), EvalStatus::kOk);
+  const double gap = s0.values[1] - s0.values[0];
+  ASSERT_GT(gap, 0.02 * std::abs(s0.values[0]));  // separated: the premise of the test
+  const double cosine = 0.999, s = std::sqrt(1 - cosine * cosine);
+  long hvps[2] = {0, 0};
+  double min_cos[2] = {1, 1};
+  for (int rule : {0, 1}) {  // 0: fixed, 1: gap-aware
+    SpectrumOptions so;
+    if (rule == 1) so.track_cosine = cosine;
+    RidgeTracker tracker(so, 1e-6, s0.values[0]);
+    tracker.set_gap(gap);
+    EXPECT_EQ(tracker.UsesGapRule(), rule == 1);
+    Vector x = x0, e = s0.vectors.col(0);
+    for (int step = 0; step < 12; ++step) {
+      x += 0.01 * e;
+      TrackedRidge t;
+      ASSERT_EQ(tracker.Update(obj, x, e, 0.5, &t), EvalStatus::kOk);
+      ASSERT_FALSE(t.lost);
+      if (rule == 1) {  // stopped where the bound says so, on a gap no wider than the start's
+        EXPECT_GT(tracker.last_gap(), 0);
+        EXPECT_LE(tracker.last_gap(), gap);
+        EXPECT_LE(tracker.last_residual(), s * tracker.last_gap() / (1 + s) * (1 + 1e-12));
+      }
+      Spectrum fresh;
+      ASSERT_EQ(SpectrumAt(obj, x, &fresh), EvalStatus::kOk);
+      const TrackedRidge want = UpdateRidge(fresh, e, RidgeOptions{}, 0.5);
+      const double c = std::abs(t.direction.dot(want.direction));
+      min_cos[rule] = std::min(min_cos[rule], c);
+      if (rule == 1) EXPECT_GE(c, cosine) << "step " << step;
+      e = t.direction;
+    }
+    hvps[rule] = tracker.hvps();
+  }
+  std::printf("12 steps of 0.01, gap %.3g: fixed rule %ld HVPs (min cos %.6f), gap rule %ld (min cos %.6f)\n", gap,
+              hvps[0], min_cos[0], hvps[1], min_cos[1]);
+  EXPECT_LT(hvps[1], hvps[0]);
+}
+
+// A narrow gap asks for a tighter residual than a wide one, and buys a closer direction; with no
+// gap given the tracker keeps the fixed rule.
+TEST(RidgeTracker, GapRuleTightensWhereTheGapIsNarrow) {
+  TanhMlpObjective obj(Net());
+  const Vector x = TanhMlpObjective::InitialPoint(obj.shape(), 11, 1.5);
+  Spectrum s0;
+  ASSERT_EQ(SpectrumAt(obj, x, &s0), EvalStatus::kOk);
+  const double gap = s0.values[1] - s0.values[0];
+  const auto track = [&](double cosine, double given_gap, long* hvps, double* residual) {
+    SpectrumOptions so;
+    so.track_cosine = cosine;
+    so.track_max_hvps = 60;
+    RidgeTracker tracker(so, 1e-6, s0.values[0]);
+    tracker.set_gap(given_gap);
+    KeyedRng rng(9, 0);
+    Vector dx = rng.NormalVector(obj.dim());
+    const Vector y = x + 0.03 * dx / dx.norm();
+    TrackedRidge t;
+    EXPECT_EQ(tracker.Update(obj, y, s0.vectors.col(0), 0.5, &t), EvalStatus::kOk);
+    *hvps = tracker.hvps();
+    *residual = tracker.last_residual();
+    Spectrum fresh;
+    EXPECT_EQ(SpectrumAt(obj, y, &fresh), EvalStatus::kOk);
+    return std::abs(t.direction.dot(UpdateRidge(fresh, s0.vectors.col(0), RidgeOptions{}, 0.5).direction));
+  };
+  long h_wide, h_narrow, h_unknown, h_fixed;
+  double r_wide, r_narrow, r_unknown, r_fixed;
+  const double c_wide = track(0.999, gap, &h_wide, &r_wide);
+  const double c_narrow = track(0.999, gap / 30, &h_narrow, &r_narrow);
+  track(0.999, 0, &h_unknown, &r_unknown);
+  track(0, gap, &h_fixed, &r_fixed);
+  const double s = std::sqrt(1 - 0.999 * 0.999);
+  EXPECT_LE(r_narrow, s * (gap / 30) / (1 + s));
+  EXPECT_GT(h_narrow, h_wide);
+  EXPECT_GE(c_wide, 0.999);
+  EXPECT_GE(c_narrow, c_wide);
+  EXPECT_EQ(h_unknown, h_fixed);  // no gap: the fixed rule, to the HVP
+  EXPECT_DOUBLE_EQ(r_unknown, r_fixed);
+}
+
+// A matrix-free ride given the ridge's gap (RideStart::gap) tracks by the gap rule: the same
+// steps, fewer HVPs, and it ends where the fixed rule's ride ends.
+TEST(RidgeTracker, RideWithAGapUsesTheGapRule) {
+  TanhMlpObjective obj(Net());
+  const Vector x0 = TanhMlpObjective::InitialPoint(obj.shape(), 11, 1.5);
+  Spectrum s0;
+  ASSERT_EQ(SpectrumAt(obj, x0, &s0), EvalStatus::kOk);
+  RideStart rs;
+  rs.x = x0;
+  ASSERT_EQ(obj.ValueAndGradient(x0, &rs.loss, &rs.grad), EvalStatus::kOk);
+  rs.direction = s0.vectors.col(0);
+  if (rs.grad.dot(rs.direction) > 0) rs.direction = -rs.direction;  // downhill: the loss falls
+  rs.eigenvalue = s0.values[0];
+  rs.gap = s0.values[1] - s0.values[0];
+  ExploreOptions o;
+  o.spectrum.method = SpectrumMethod::kMatrixFree;
+  o.ride.step_rule = StepRule::kFixed;
+  o.ride.step_size = 0.01;
+  o.ride.max_steps = 12;
+  const RideOutcome fixed = RideRidge(obj, rs, o, nullptr, {});
+  o.spectrum.track_cosine = 0.999;
+  const RideOutcome gap = RideRidge(obj, rs, o, nullptr, {});
+  ASSERT_EQ(fixed.steps, 12) << static_cast<int>(fixed.reason);
+  ASSERT_EQ(gap.steps, 12);
+  std::printf("ride of 12 steps: fixed rule %ld HVPs, gap rule %ld\n", fixed.track_hvps, gap.track_hvps);
+  EXPECT_LT(gap.track_hvps, fixed.track_hvps);
+  EXPECT_GE(std::abs(gap.direction.dot(fixed.direction)), 0.999);
+  // Both follow the ridge within acos(0.999) at every step: the ends within twice that angle
+  // times the ride's length.
+  EXPECT_LT((gap.x - fixed.x).norm(), 2 * std::sqrt(1 - 0.999 * 0.999) * 12 * 0.01);
 }
 
 // At the tanh-net saddle the ridges come as an exactly repeated pair: the tracker follows the

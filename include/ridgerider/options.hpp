@@ -17,7 +17,7 @@ enum class ArchiveOrder { kBreadthFirst, kDepthFirst, kMostNegativeFirst };
 // or Hessian-vector products only (Krylov solves and a warm-started ridge tracker).
 enum class SpectrumMethod { kAuto, kDense, kMatrixFree };
 // The matrix-free solver for the k most negative eigenpairs: our thick-restart Krylov method
-// (seeded with the tracked ridge at a ride's end) or Spectra's SymEigsSolver (the reference).
+// (from a keyed random start) or Spectra's SymEigsSolver (the reference).
 enum class EigenSolver { kKrylov, kSpectra };
 
 inline const char* ToString(StepRule r) { return r == StepRule::kFixed ? "fixed" : "trust-radius"; }
@@ -228,6 +228,14 @@ struct SpectrumOptions {
   // track_block_size - 1 neighbouring Ritz vectors) until its residual is <= track_tolerance
   // times |lambda| of the ridge where the ride started, or track_max_hvps HVPs were spent.
   double track_tolerance = 1e-3;
+  // > 0: the gap-aware rule instead, where the ride knows the ridge's gap (the distance from its
+  // eigenvalue to the nearest other one at the ride's start): stop once the residual r bounds
+  // the angle to the true eigenvector, sin <= r / (gap - r) (Davis-Kahan), by
+  // sqrt(1 - track_cosine^2) -- looser than the fixed rule where the ridge is separated, tighter
+  // where it is not. Along the ride the gap is the start's, lowered to the distance to the
+  // nearest other Ritz value of each solve (which shows a neighbour closing in); with no gap
+  // known (RideStart::gap == 0) the fixed rule applies (spectrum/tracker.hpp, krylov.hpp).
+  double track_cosine = 0;
   int track_block_size = 1;
   int track_max_hvps = 20;
 
@@ -239,6 +247,7 @@ struct SpectrumOptions {
       return Fail(why, "eigen-tolerance must be in (0, 1)");
     if (!detail::Positive(track_tolerance) || track_tolerance >= 1)
       return Fail(why, "track-tolerance must be in (0, 1)");
+    if (!(track_cosine >= 0 && track_cosine < 1)) return Fail(why, "track-cosine must be in [0, 1)");
     if (track_block_size < 1) return Fail(why, "track-block-size must be >= 1");
     if (eigen_block_size < 1) return Fail(why, "eigen-block-size must be >= 1");
     if (krylov_basis < 2 * eigenpairs + 2 * eigen_block_size)

@@ -9,7 +9,8 @@
 // Dense path: the full spectrum at every step, UpdateRidge picks the continuing eigenvector.
 // Matrix-free path: RidgeTracker re-solves the ridge from the previous direction with a few
 // HVPs per step; the k most negative eigenpairs are solved only where the ride ends (and where
-// the gradient is small enough for the at-minimum rule), seeded with the tracked ridge.
+// the gradient is small enough for the at-minimum rule), from a keyed random start (seeding
+// it with the tracked ridge cost more HVPs for k >= 5, docs/benchmarks.md).
 #pragma once
 
 #include <algorithm>
@@ -30,6 +31,9 @@ struct RideStart {
   Vector grad;
   Vector direction;   // unit
   double eigenvalue = 0;
+  // Distance from eigenvalue to the nearest other eigenvalue at x, for the tracker's gap-aware
+  // rule (SpectrumOptions::track_cosine); 0: unknown (the fixed rule).
+  double gap = 0;
 };
 
 struct RideOutcome {
@@ -62,6 +66,7 @@ inline RideOutcome RideRidge(Objective& obj, const RideStart& start, const Explo
   double alpha = ro.step_size;
   const bool dense = o.spectrum.UseDense(obj.dim());
   RidgeTracker tracker(o.spectrum, o.ridge.cluster_tolerance, start.eigenvalue);
+  tracker.set_gap(start.gap);
   const std::uint64_t solve_seed = SolveSeed(o.seed, start.node);
   // Matrix-free: the spectrum at out.x, solved when a rule or the branch point needs it.
   // Unseeded: seeding with the tracked ridge was measured to cost more HVPs for k >= 5

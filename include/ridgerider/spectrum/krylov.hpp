@@ -42,6 +42,14 @@ struct KrylovOptions {
   double tolerance = 1e-8;
   double scale = 0;
   double cluster_tolerance = 1e-6;  // KrylovTrack: Ritz values this close form one cluster
+  // KrylovTrack, both > 0: the gap-aware rule instead of tolerance -- stop once the residual r
+  // bounds the angle to the eigenvector by sin_angle, r <= sin_angle delta / (1 + sin_angle)
+  // (Davis-Kahan: sin <= r / (delta - r)), delta = min(gap, the distance from the tracked Ritz
+  // value to the nearest other one). A Ritz value next to the tracked one shows a neighbour
+  // the start vector leans into (an eigenvector turning near an avoided crossing) after the
+  // HVP that exposes it; far ones are averages of the far spectrum and do not loosen the rule.
+  double gap = 0;
+  double sin_angle = 0;
   // KrylovSmallest: Ritz vectors kept by a thick restart (0: the wanted ones and as many next
   // ones, 2k + block_size; capped at max_basis - block_size).
   int restart_keep = 0;
@@ -330,6 +338,7 @@ struct TrackedPair {
   double overlap = 0;    // |projection of target onto the matched eigenspace|, in [0, 1]
   double residual = 0;   // |H direction - eigenvalue direction|
   int cluster_size = 1;
+  double gap = 0;        // gap-aware rule: the delta of the last test (KrylovOptions::gap)
   Matrix neighbours;     // the Ritz vectors nearest in value (next seeds of a block tracker)
 };
 
@@ -377,7 +386,15 @@ inline TrackedPair KrylovTrack(const HessianOperator& op, const Vector& target, 
                            std::max(tp.overlap, 1e-300);
     tp.residual = std::hypot(space.ResidualNorms(yb)[0], tp.overlap > 0 ? in_span : 0.0);
     sum.scale = o.scale > 0 ? o.scale : theta.cwiseAbs().maxCoeff();
-    if (tp.residual <= o.tolerance * sum.scale) {
+    double bound = o.tolerance * sum.scale;
+    if (o.gap > 0 && o.sin_angle > 0) {
+      double delta = o.gap;
+      for (int i = 0; i < theta.size(); ++i)
+        if (i < begin || i >= end) delta = std::min(delta, std::abs(theta[i] - theta_b));
+      bound = o.sin_angle * delta / (1 + o.sin_angle);
+      tp.gap = delta;
+    }
+    if (tp.residual <= bound) {
       sum.converged = true;
       break;
     }

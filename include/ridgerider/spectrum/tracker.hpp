@@ -7,6 +7,12 @@
 // The eigenvector moves smoothly along a ride, so after two accepted steps the solve starts
 // from the ridge extrapolated linearly along the ride (error O(step^2) instead of O(step));
 // the previous direction is still what the overlap is measured against.
+// Stopping rule: the residual r of the tracked Ritz pair below track_tolerance x |lambda at the
+// ride's start| (fixed), or, with track_cosine > 0 and the ridge's gap known (set_gap), below
+// what bounds the angle to the true eigenvector: sin <= r / (gap - r) (Davis-Kahan, for the
+// Ritz value within r of the eigenvalue), so r <= s gap / (1 + s), s = sqrt(1 - cosine^2).
+// Where the ridge is separated that is looser than the fixed rule (fewer HVPs per step,
+// docs/benchmarks.md); where it is not, tighter. The gap: see KrylovOptions::gap.
 // Counts what each step cost, so rides can report HVPs per step.
 #pragma once
 
@@ -36,6 +42,14 @@ class RidgeTracker {
   RidgeTracker(const SpectrumOptions& so, double cluster_tolerance, double scale)
       : so_(so), cluster_tolerance_(cluster_tolerance), scale_(std::abs(scale)) {}
 
+  // The gap-aware rule (track_cosine > 0): the distance from the ridge's eigenvalue at the
+  // ride's start (the constructor's `scale`) to the nearest other eigenvalue there; 0: unknown.
+  void set_gap(double gap) { gap0_ = std::max(0.0, gap); }
+  // Whether the gap rule applies (track_cosine > 0 and a gap given). The start's gap is kept
+  // along the ride: the Ritz values of each solve lower it where they show a nearer neighbour
+  // (KrylovOptions::gap), and the bound's slack covers the rest (docs/benchmarks.md: the
+  // measured angles are 3-5x below r / gap).
+  bool UsesGapRule() const { return so_.track_cosine > 0 && gap0_ > 0; }
   // The ridge continuing `previous` (unit) at x. kOk unless an HVP was non-finite or failed.
   EvalStatus Update(Objective& obj, const Vector& x, const Vector& previous, double overlap_floor,
                     TrackedRidge* out) {
@@ -60,12 +74,18 @@ class RidgeTracker {
     ko.max_hvps = so_.track_max_hvps;
     ko.tolerance = so_.track_tolerance;
     ko.scale = scale_;
+    if (UsesGapRule()) {
+      const double c = so_.track_cosine;
+      ko.gap = gap0_;
+      ko.sin_angle = std::sqrt((1 - c) * (1 + c));
+    }
     ko.cluster_tolerance = cluster_tolerance_;
     EigenSolveSummary sum;
     const Matrix seeds = neighbours_.cols() > 0 ? neighbours_ : Matrix(x.size(), 0);
     TrackedPair p = KrylovTrack(op, previous, start, seeds, so_.track_block_size - 1, ko, &sum);
     last_ = sum;
     last_residual_ = p.residual;
+    last_gap_ = p.gap;
     hvps_ += sum.hvps;
     ++updates_;
     unconverged_ += sum.converged ? 0 : 1;
@@ -84,6 +104,7 @@ class RidgeTracker {
   long hvps() const { return hvps_; }            // all Update calls together
   long updates() const { return updates_; }
   long unconverged() const { return unconverged_; }  // updates that hit track_max_hvps
+  double last_gap() const { return last_gap_; }  // gap rule: the gap the last solve stopped on
   const EigenSolveSummary& last() const { return last_; }
   double last_residual() const { return last_residual_; }
   double scale() const { return scale_; }
@@ -97,6 +118,7 @@ class RidgeTracker {
   Matrix neighbours_;
   EigenSolveSummary last_;
   double last_residual_ = 0;
+  double gap0_ = 0, last_gap_ = 0;
   long hvps_ = 0, updates_ = 0, unconverged_ = 0;
   bool extrapolate_ = true;
   // The last update (x, direction); the accepted point the ride stands on and its direction;
