@@ -10,7 +10,8 @@
   first ride and of its last (before finishing, the saddle's row above them) and after
   finishing, with Adam's beside them, and the leaves' pairwise disagreement.
 - colored-fashion-mnist: ``ood.png``, train and test accuracy (mean and std over seeds) of
-  ERM, IRM, the selected Ridge Rider leaf and the grayscale oracle, and every RR candidate's
+  ERM, IRM, the selected Ridge Rider leaf of each variant (on IRM's objective, on the pooled
+  loss) and the grayscale oracle, and every RR candidate's
   test accuracy against the held-out gap between the training environments (the selection
   criterion), the chosen ones marked.
 
@@ -155,36 +156,44 @@ def plot_ood(results: dict):
     """Colored Fashion-MNIST: the methods' accuracies, and what the test-blind selection saw."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    methods = [("erm", "ERM"), ("irm", "IRM"), ("rr", "RR (selected)"), ("oracle", "grayscale oracle")]
+    methods = [("erm", "ERM"), ("irm", "IRM"), ("rr", "RR, pooled"), ("rr_irm", "RR, IRM obj."),
+               ("oracle", "grayscale oracle")]
+    methods = [(m, l) for m, l in methods if m in results]
     x = np.arange(len(methods))
     for k, (field, label) in enumerate([("train", "train"), ("test", "test")]):
         mean = [results[m][f"{field}_accuracy_mean"] for m, _ in methods]
         std = [results[m][f"{field}_accuracy_std"] for m, _ in methods]
         axes[0].bar(x + (k - 0.5) * 0.38, mean, 0.38, yerr=std, capsize=3, label=label)
     axes[0].axhline(0.5, color="gray", lw=0.8, ls=":")
-    axes[0].set_xticks(x, [l for _, l in methods])
+    axes[0].set_xticks(x, [l for _, l in methods], fontsize=8)
     axes[0].set_ylim(0, 1)
     axes[0].set_ylabel("accuracy")
     axes[0].set_title(f"mean ± std over {len(results['rr']['seeds'])} seeds", fontsize=9)
     axes[0].legend(fontsize=8)
+    # One colour per RR variant; circles: the saddle and ride ends, squares: finished ride ends.
+    variants = [("rr_irm", "IRM objective", "C2"), ("rr", "pooled loss", "C0")]
     for s in results["per_seed"]:
-        c = s["candidates"]
-        gap = [abs(a["heldout_env1_accuracy"] - a["heldout_env2_accuracy"]) for a in c]
-        test = [a["test_accuracy"] for a in c]
-        end = [a["point"] == "ride end" for a in c]
-        axes[1].scatter([g for g, e in zip(gap, end) if e], [t for t, e in zip(test, end) if e],
-                        marker="o", facecolors="none", edgecolors="C0", s=25)
-        axes[1].scatter([g for g, e in zip(gap, end) if not e], [t for t, e in zip(test, end) if not e],
-                        marker="s", color="C1", s=18)
-        if s["chosen"] >= 0:
-            axes[1].scatter([gap[s["chosen"]]], [test[s["chosen"]]], marker="*", color="k", s=90)
-    axes[1].scatter([], [], marker="o", facecolors="none", edgecolors="C0", label="ride end")
-    axes[1].scatter([], [], marker="s", color="C1", label="ride end + ERM steps")
-    axes[1].scatter([], [], marker="*", color="k", label="chosen (per seed)")
+        for key, _, colour in variants:
+            if key not in s:
+                continue
+            c = s[key]["candidates"]
+            gap = [abs(a["heldout_env1_accuracy"] - a["heldout_env2_accuracy"]) for a in c]
+            test = [a["test_accuracy"] for a in c]
+            raw = [a["point"] in ("ride end", "saddle") for a in c]
+            axes[1].scatter([g for g, e in zip(gap, raw) if e], [t for t, e in zip(test, raw) if e],
+                            marker="o", facecolors="none", edgecolors=colour, s=25)
+            axes[1].scatter([g for g, e in zip(gap, raw) if not e], [t for t, e in zip(test, raw) if not e],
+                            marker="s", color=colour, s=18)
+            if s[key]["chosen"] >= 0:
+                axes[1].scatter([gap[s[key]["chosen"]]], [test[s[key]["chosen"]]], marker="*", color="k", s=90)
+    for _, label, colour in variants:
+        axes[1].scatter([], [], marker="o", facecolors="none", edgecolors=colour, label=f"RR on {label}: saddle, ride end")
+        axes[1].scatter([], [], marker="s", color=colour, label=f"RR on {label}: finished ride end")
+    axes[1].scatter([], [], marker="*", color="k", label="chosen (per seed and variant)")
     axes[1].set_xlabel("|held-out env 1 accuracy - held-out env 2 accuracy| (selection criterion)")
     axes[1].set_ylabel("test-environment accuracy")
     axes[1].set_title("every Ridge Rider candidate, all seeds", fontsize=9)
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     return fig
 

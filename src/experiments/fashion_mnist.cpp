@@ -7,7 +7,6 @@
 // same steps and batches.
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <fmt/format.h>
@@ -152,87 +151,80 @@ int Run(const ExperimentArgs& args) {
   adam.key_base = 1000000;
   const int slots = static_cast<int>(roots.size()) + 1;
   std::vector<LeafRun> runs(slots);
-  std::vector<std::exception_ptr> failed(slots);
   ParallelFor(slots, args.threads, [&](int k) {
-    try {
-      std::unique_ptr<ModelObjective> tr_obj = CloneModel(*trainer);
-      LeafRun& run = runs[k];
-      if (k == slots - 1) {
-        Vector xb = init;
-        std::fprintf(stderr, "fashion-mnist [%4.0f s]: baseline Adam from a standard initialisation, %ld steps\n",
-                     Seconds(t0), finish_steps);
-        TrainAdam(*tr_obj, &xb, adam);
-        const Accuracies btr = Measure(*tr_obj, xb, *train), bte = Measure(*tr_obj, xb, test);
-        run.record = {{"name", "adam from a standard initialisation"}, {"train_accuracy", btr.accuracy},
-                      {"test_accuracy", bte.accuracy}, {"per_class_accuracy", bte.per_class}};
-        run.test_accuracy = bte.accuracy;
-        return;
-      }
-      const RideNode& root = *roots[k];
-      std::unique_ptr<ModelObjective> rr_obj = CloneModel(*rr);
-      Vector x = root.end_x;
-      Fingerprint path = root.path;
-      int depth = 1, steps = root.steps;
-      double end_loss = root.end_loss;
-      EndReason reason = root.reason;
-      if (p.chain > 0) {
-        ExploreOptions c = chain;
-        c.seed = args.seed + 1000 * static_cast<std::uint64_t>(root.id);  // its own random draws
-        RideProgress cp;
-        cp.obj = rr_obj.get();
-        cp.what = fmt::format("leaf {}:", root.id);
-        cp.t0 = t0;
-        const ExploreResult ce = Explore(*rr_obj, root.end_x, c, &cp);
-        // The chain's end: its deepest ride (the leaf, unless every ride below some point failed).
-        const RideNode* end = nullptr;
-        for (const RideNode& n : ce.state.nodes)
-          if (n.done() && n.steps > 0 && (!end || n.depth >= end->depth)) end = &n;
-        if (end) {
-          x = end->end_x;
-          path.insert(path.end(), end->path.begin(), end->path.end());
-          depth += end->depth;
-          end_loss = end->end_loss;
-          reason = end->reason;
-          for (const RideNode* a = end; a; a = a->parent > 0 ? &ce.state.nodes[a->parent - 1] : nullptr)
-            steps += a->steps;
-        }
-        run.hvps = ce.summary.counts.hvps;
-        run.gradients = ce.summary.counts.gradients;
-        run.rides = ce.summary.rides;
-      }
-      const Accuracies at_end = Measure(*tr_obj, x, test);
-      const double asym = (x - sym.Project(x)).norm();
-      std::fprintf(stderr, "fashion-mnist [%4.0f s]: leaf %ld: %d rides, %d steps, |x - Px| %.2f, test accuracy %.3f; "
-                   "Adam for %ld steps\n", Seconds(t0), root.id, depth, steps, asym, at_end.accuracy, finish_steps);
-      const bool finite = TrainAdam(*tr_obj, &x, adam);
-      const Accuracies tr = Measure(*tr_obj, x, *train), te = Measure(*tr_obj, x, test);
-      json fp = json::array();
-      for (const Branch& b : path) fp.push_back({b.index, b.sign});
-      run.record = {{"node", root.id},
-                    {"fingerprint", fp},
-                    {"rides", depth},
-                    {"ride_steps", steps},
-                    {"ride_end_reason", ToString(reason)},
-                    {"start_eigenvalue", root.start_eigenvalue},
-                    {"ride_end_loss", end_loss},
-                    {"ride_end_symmetry_breaking", asym},
-                    {"root_ride_end_per_class_accuracy", Measure(*tr_obj, root.end_x, test).per_class},
-                    {"ride_end_test_accuracy", at_end.accuracy},
-                    {"ride_end_per_class_accuracy", at_end.per_class},
-                    {"finished", finite},
-                    {"train_accuracy", tr.accuracy},
-                    {"test_accuracy", te.accuracy},
-                    {"per_class_accuracy", te.per_class}};
-      run.predictions = te.predictions;
-      run.test_accuracy = te.accuracy;
-      std::fprintf(stderr, "fashion-mnist [%4.0f s]: leaf %ld finished: test accuracy %.4f\n", Seconds(t0), root.id,
-                   te.accuracy);
-    } catch (...) {
-      failed[k] = std::current_exception();
+    std::unique_ptr<ModelObjective> tr_obj = CloneModel(*trainer);
+    LeafRun& run = runs[k];
+    if (k == slots - 1) {
+      Vector xb = init;
+      std::fprintf(stderr, "fashion-mnist [%4.0f s]: baseline Adam from a standard initialisation, %ld steps\n",
+                   Seconds(t0), finish_steps);
+      TrainAdam(*tr_obj, &xb, adam);
+      const Accuracies btr = Measure(*tr_obj, xb, *train), bte = Measure(*tr_obj, xb, test);
+      run.record = {{"name", "adam from a standard initialisation"}, {"train_accuracy", btr.accuracy},
+                    {"test_accuracy", bte.accuracy}, {"per_class_accuracy", bte.per_class}};
+      run.test_accuracy = bte.accuracy;
+      return;
     }
+    const RideNode& root = *roots[k];
+    std::unique_ptr<ModelObjective> rr_obj = CloneModel(*rr);
+    Vector x = root.end_x;
+    Fingerprint path = root.path;
+    int depth = 1, steps = root.steps;
+    double end_loss = root.end_loss;
+    EndReason reason = root.reason;
+    if (p.chain > 0) {
+      ExploreOptions c = chain;
+      c.seed = args.seed + 1000 * static_cast<std::uint64_t>(root.id);  // its own random draws
+      RideProgress cp;
+      cp.obj = rr_obj.get();
+      cp.what = fmt::format("leaf {}:", root.id);
+      cp.t0 = t0;
+      const ExploreResult ce = Explore(*rr_obj, root.end_x, c, &cp);
+      // The chain's end: its deepest ride (the leaf, unless every ride below some point failed).
+      const RideNode* end = nullptr;
+      for (const RideNode& n : ce.state.nodes)
+        if (n.done() && n.steps > 0 && (!end || n.depth >= end->depth)) end = &n;
+      if (end) {
+        x = end->end_x;
+        path.insert(path.end(), end->path.begin(), end->path.end());
+        depth += end->depth;
+        end_loss = end->end_loss;
+        reason = end->reason;
+        for (const RideNode* a = end; a; a = a->parent > 0 ? &ce.state.nodes[a->parent - 1] : nullptr)
+          steps += a->steps;
+      }
+      run.hvps = ce.summary.counts.hvps;
+      run.gradients = ce.summary.counts.gradients;
+      run.rides = ce.summary.rides;
+    }
+    const Accuracies at_end = Measure(*tr_obj, x, test);
+    const double asym = (x - sym.Project(x)).norm();
+    std::fprintf(stderr, "fashion-mnist [%4.0f s]: leaf %ld: %d rides, %d steps, |x - Px| %.2f, test accuracy %.3f; "
+                 "Adam for %ld steps\n", Seconds(t0), root.id, depth, steps, asym, at_end.accuracy, finish_steps);
+    const bool finite = TrainAdam(*tr_obj, &x, adam);
+    const Accuracies tr = Measure(*tr_obj, x, *train), te = Measure(*tr_obj, x, test);
+    json fp = json::array();
+    for (const Branch& b : path) fp.push_back({b.index, b.sign});
+    run.record = {{"node", root.id},
+                  {"fingerprint", fp},
+                  {"rides", depth},
+                  {"ride_steps", steps},
+                  {"ride_end_reason", ToString(reason)},
+                  {"start_eigenvalue", root.start_eigenvalue},
+                  {"ride_end_loss", end_loss},
+                  {"ride_end_symmetry_breaking", asym},
+                  {"root_ride_end_per_class_accuracy", Measure(*tr_obj, root.end_x, test).per_class},
+                  {"ride_end_test_accuracy", at_end.accuracy},
+                  {"ride_end_per_class_accuracy", at_end.per_class},
+                  {"finished", finite},
+                  {"train_accuracy", tr.accuracy},
+                  {"test_accuracy", te.accuracy},
+                  {"per_class_accuracy", te.per_class}};
+    run.predictions = te.predictions;
+    run.test_accuracy = te.accuracy;
+    std::fprintf(stderr, "fashion-mnist [%4.0f s]: leaf %ld finished: test accuracy %.4f\n", Seconds(t0), root.id,
+                 te.accuracy);
   });
-  for (const std::exception_ptr& e : failed)
-    if (e) std::rethrow_exception(e);
 
   json leaves = json::array();
   std::vector<std::vector<int>> predictions;

@@ -107,6 +107,18 @@ MisReport FindMlpMis(ModelObjective& obj, const HiddenUnitSymmetry& sym, const V
     obj.ValueAndGradient(x, &f, &g);
     r.grad_norm_symmetric_min = g.norm();
   }
+  MisReport refined = RefineToSymmetricStationaryPoint(obj, sym, x, grad_norm_iterations);
+  r.x = std::move(refined.x);
+  r.loss = refined.loss;
+  r.grad_norm = refined.grad_norm;
+  r.spread = refined.spread;
+  r.grad_norm_iterations = refined.grad_norm_iterations;
+  return r;
+}
+
+MisReport RefineToSymmetricStationaryPoint(Objective& obj, const HiddenUnitSymmetry& sym, const Vector& x0,
+                                           int grad_norm_iterations) {
+  const int d = obj.dim();
   // |P g|^2 / 2, gradient P H P g.
   FunctionObjective grad_norm(d, "gradient norm on the invariant subspace", [&](const Vector& y, double* f, Vector* g) {
     const Vector py = sym.Project(y);
@@ -118,7 +130,8 @@ MisReport FindMlpMis(ModelObjective& obj, const HiddenUnitSymmetry& sym, const V
     *f = 0.5 * pg.squaredNorm();
     *g = sym.Project(hv);
   });
-  p = MinimizeLbfgs(grad_norm, x, grad_norm_iterations, 1e-12);
+  MisReport r;
+  const PolishResult p = MinimizeLbfgs(grad_norm, x0, grad_norm_iterations, 1e-12);
   r.grad_norm_iterations = p.iterations;
   r.x = sym.Project(p.x);
   Vector g;

@@ -58,6 +58,14 @@ struct MisReport {
 MisReport FindMlpMis(ModelObjective& obj, const HiddenUnitSymmetry& sym, const Vector& x0, int loss_iterations,
                      int grad_norm_iterations);
 
+// FindMlpMis's second stage alone, for any loss of the MLP's flat parameters: from x0, a point
+// of the invariant subspace (project it first), L-BFGS on |P g(P x)|^2 / 2 (gradient P H P g,
+// one HVP). The result is the stationary point of the loss inside the invariant subspace nearest
+// (in L-BFGS's sense) to x0, hence stationary for the whole network. Fills x, loss, grad_norm,
+// spread and grad_norm_iterations.
+MisReport RefineToSymmetricStationaryPoint(Objective& obj, const HiddenUnitSymmetry& sym, const Vector& x0,
+                                           int grad_norm_iterations);
+
 struct AdamOptions {
   long steps = 1000;
   double learning_rate = 1e-3;

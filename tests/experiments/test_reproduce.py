@@ -77,7 +77,7 @@ def test_tree_mdp_results_and_equal_budgets(tree_quick):
         for m in METHODS:
             assert 0.0 <= d[m] <= 1.0
         for t in d["trees"]:
-            # Every baseline spent exactly RR's number of gradient evaluations.
+            # Every baseline spent exactly RR's number of evaluations (read-outs included).
             for m in METHODS[1:]:
                 assert t[m]["gradients"] == t["rr"]["gradients"], (depth, m)
             assert t["mis_grad_norm"] < t["mis_grad_norm_start"]
@@ -85,20 +85,49 @@ def test_tree_mdp_results_and_equal_budgets(tree_quick):
     assert "| 4 |" in (tree_quick / "results.md").read_text()
 
 
-def test_tree_mdp_rr_explores_beyond_gradient_ascent_from_the_mis(tree_quick):
-    """What we reproduce: RR from the MIS finds nearly every positive leaf that is a local
-    optimum (measured on --quick: 92.5% at depth 4, 96.3% at depth 6), far more than gradient
-    ascent from the same (perturbed) MIS (51%, 47%), and at least as many as random directions
-    read out the same way (90%, 90%). Over all positive leaves: 77.5% and 95%."""
+def test_tree_mdp_final_policies_are_finished_ones_and_sharp_readouts(tree_quick):
+    """Every RR ride end gives two final policies (its sharp read-out and its finished read-out);
+    the GD baselines' final policies are all finished ones; every leaf found is attributed."""
+    r = results(tree_quick)
+    cap = r["setup"]["rr_max_rides"]
+    for depth, d in r["depths"].items():
+        only = {"rr": 0, "random_directions": 0}
+        for t in d["trees"]:
+            assert t["rr"]["policies"] == 2 * t["rr_rides"], depth
+            for m in METHODS:
+                found, fin, only_ro = t[m]["found"], t[m]["found_by_finished"], t[m]["found_only_by_readout"]
+                assert found == fin + only_ro and only_ro <= t[m]["found_by_readout"] <= found, (depth, m)
+            for m in ("gd_random", "gd_mis"):
+                assert t[m]["found_by_readout"] == 0, (depth, m)
+            for m in only:
+                only[m] += t[m]["found_only_by_readout"]
+            # Breadth first: two whole levels, deeper rides only within the ride budget.
+            levels = t["rr_rides_per_level"]
+            assert t["rr_rides"] == sum(levels) and levels[0] >= 2
+            whole = sum(levels[:2])
+            if t["rr_stop"] == "max-rides":
+                assert t["rr_rides"] == max(cap, whole), depth
+            else:
+                assert t["rr_stop"] == "archive-empty" and t["rr_rides"] <= max(cap, whole), depth
+        assert d["found_only_by_readout"]["rr"] == only["rr"], depth
+        assert d["found_only_by_readout"]["random_directions"] == only["random_directions"], depth
+
+
+def test_tree_mdp_rr_meets_the_target_and_beats_gradient_ascent(tree_quick):
+    """The issue's target, RR >= 95% of the positive leaves at every depth (measured on --quick:
+    95.0% at depth 4 = 38 of 40 leaves, 98.3% at depth 6), every local-optimum leaf (100%, 100%),
+    far more than gradient ascent from the same (perturbed) MIS (45%, 47%) and more than gradient
+    ascent from random starts (75%, 92%) at the same budget."""
     d = results(tree_quick)["depths"]
     for depth in ("4", "6"):
         lo = d[depth]["local_optimum_spread"]
-        assert lo["rr"]["mean"] >= 0.9, depth
+        assert lo["rr"]["mean"] >= 0.95, depth
         assert lo["rr"]["mean"] > lo["gd_mis"]["mean"] + 0.2, depth
         assert lo["rr"]["mean"] >= lo["random_directions"]["mean"], depth
-        assert d[depth]["rr"] >= 0.7, depth
-        assert d[depth]["rr"] > d[depth]["gd_mis"], depth
-    assert d["6"]["rr"] >= 0.9
+        assert d[depth]["rr"] >= 0.95 - 1e-9, depth
+        assert d[depth]["rr"] > d[depth]["gd_mis"] + 0.3, depth
+        assert d[depth]["rr"] > d[depth]["gd_random"], depth
+    assert results(tree_quick)["target_met"]
 
 
 def test_tree_mdp_missed_leaves_are_explained(tree_quick):
@@ -108,18 +137,18 @@ def test_tree_mdp_missed_leaves_are_explained(tree_quick):
         for t in d["trees"]:
             assert len(t["rr_missed"]) == t["positive_leaves"] - t["rr"]["found"], depth
             assert t["local_optimum_leaves"] <= t["positive_leaves"]
-            # RR rides breadth first from the MIS: every level-1 ridge is ridden.
-            assert t["rr_rides_per_level"][0] >= 2 and t["rr_rides"] == sum(t["rr_rides_per_level"])
             assert t["mis_min_action_probability"] > 0.01  # the MIS keeps every node interior
+            for m in t["rr_missed"]:
+                # A ride end's greedy leaf is always reached by its sharp read-out.
+                assert not m["reached_by_a_ride_end"], depth
             missed += len(t["rr_missed"])
         assert sum(d["rr_missed"].values()) == missed, depth
 
 
-@pytest.mark.xfail(strict=True, reason="paper target not reproduced at depth 4 (~10% of its positive leaves are not "
-                   "local optima) and RR beats the baselines by little: see docs/RESULTS.md (tree MDP)")
-def test_tree_mdp_paper_target(tree_quick):
+@pytest.mark.xfail(strict=True, reason="random directions read out like RR's ride ends find as many leaves at depth 4 "
+                   "(100% on --quick vs RR 95%): see docs/RESULTS.md (tree MDP)")
+def test_tree_mdp_rr_above_every_baseline(tree_quick):
     d = results(tree_quick)["depths"]
     for depth in d:
-        assert d[depth]["rr"] >= 0.95
         for m in METHODS[1:]:
             assert d[depth]["rr"] > d[depth][m]
