@@ -3,6 +3,9 @@
 // Hessian is formed above the dimension threshold.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include "ridgerider/problems/registry.hpp"
 #include "ridgerider/problems/tanh_mlp.hpp"
 #include "ridgerider/tree.hpp"
@@ -65,6 +68,52 @@ TEST(MatrixFree, ThreadsGiveTheSerialResult) {
     EXPECT_EQ(one.state.nodes[i].hvps, two.state.nodes[i].hvps);
   }
   EXPECT_EQ(one.summary.counts.hvps, two.summary.counts.hvps);
+}
+
+// --track-cosine in a whole search: every ride starts knowing its ridge's gap (the dense gaps at
+// the root, to the solver's accuracy; unknown, 0, for the last solved pair), and the rides from
+// the root, the same rides with either rule, spend fewer HVPs by the gap rule.
+TEST(MatrixFree, GapRuleSearchCarriesEachRidgesGap) {
+  TanhMlpShape sh;
+  sh.inputs = 6, sh.hidden = 8, sh.outputs = 3, sh.samples = 40;  // d = 83
+  TanhMlpObjective obj(sh);
+  const Vector x0 = TanhMlpObjective::InitialPoint(sh, 11, 1.5);
+  Matrix h;
+  ASSERT_EQ(obj.Hessian(x0, &h), EvalStatus::kOk);
+  const Spectrum dense = DenseSpectrum(h);
+  ExploreOptions o = MatrixFree();
+  o.spectrum.eigenpairs = 4;
+  o.ride.step_rule = StepRule::kFixed;
+  o.ride.step_size = 0.01;
+  o.tree.max_rides = 6;
+  o.leaf.polish_max_iterations = 50;
+  const ExploreResult fixed = Explore(obj, x0, o);
+  o.spectrum.track_cosine = 0.999;
+  const ExploreResult gap = Explore(obj, x0, o);
+  long fixed_hvps = 0, gap_hvps = 0, known = 0;
+  size_t i = 0;
+  for (; i < gap.state.nodes.size() && gap.state.nodes[i].parent == 0; ++i) {
+    const RideNode &g = gap.state.nodes[i], &f = fixed.state.nodes[i];
+    ASSERT_EQ(g.path, f.path);
+    ASSERT_TRUE(g.done() && f.done());
+    EXPECT_EQ(g.start_gap, f.start_gap);  // the option changes tracking, not the branch point
+    const int k = g.path.back().index;
+    if (k == o.spectrum.eigenpairs - 1) {
+      EXPECT_EQ(g.start_gap, 0.0);  // its upper neighbour was not solved for
+    } else {
+      const double want = std::min(dense.values[k + 1] - dense.values[k],
+                                   k > 0 ? dense.values[k] - dense.values[k - 1] : INFINITY);
+      EXPECT_NEAR(g.start_gap, want, 1e-6 * std::abs(dense.values[0])) << "ridge " << k;
+      ++known;
+    }
+    fixed_hvps += f.hvps;
+    gap_hvps += g.hvps;
+  }
+  ASSERT_GE(known, 3);  // downhill signs of the three ridges below the last solved pair
+  for (; i < gap.state.nodes.size(); ++i) EXPECT_GE(gap.state.nodes[i].start_gap, 0.0);
+  std::printf("the root's %ld rides with a known gap and the rest: fixed rule %ld HVPs, gap rule %ld\n", known,
+              fixed_hvps, gap_hvps);
+  EXPECT_LT(gap_hvps, fixed_hvps);
 }
 
 // Rides on threads buffer their steps until the merge; above kBufferedStepXLimit coordinates

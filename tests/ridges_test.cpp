@@ -37,6 +37,34 @@ TEST(GetRidges, OneRepresentativePerClusterByDefault) {
   EXPECT_EQ(r[1].index, 1);
 }
 
+// The gap the tracker's gap rule needs: to the nearest eigenvalue outside the ridge's cluster;
+// unknown (0) above the last solved pair of a partial spectrum.
+TEST(GetRidges, GapToTheNearestEigenvalueOutsideTheCluster) {
+  Vector v(5);
+  v << -2.0, -2.0 * (1 + 1e-9), -1.5, -0.25, 3.0;
+  RidgeOptions o;
+  Spectrum s = Diagonal(v);
+  auto r = GetRidges(s, o);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_NEAR(r[0].gap, 0.5, 1e-8);  // the pair -2 to -1.5, not to its own twin
+  EXPECT_NEAR(r[1].gap, 0.5, 1e-8);   // -1.5: below 0.5 (to the pair's upper twin), above 1.25
+  EXPECT_NEAR(r[2].gap, 1.25, 1e-8);  // -0.25: below 1.25, above 3.25
+  // The same four smallest pairs as a matrix-free solve returns them: the top one's upper
+  // neighbour is unknown.
+  Spectrum partial;
+  partial.values = v.head(4);
+  partial.vectors = s.vectors.leftCols(4);
+  partial.partial = true;
+  r = GetRidges(partial, o);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_NEAR(r[1].gap, 0.5, 1e-8);
+  EXPECT_EQ(r[2].gap, 0.0);
+  // One cluster only: nothing to measure against.
+  Vector w(2);
+  w << -1.0, -1.0;
+  EXPECT_EQ(GetRidges(Diagonal(w), o)[0].gap, 0.0);
+}
+
 TEST(UpdateRidge, PicksLargestOverlapAndFixesSign) {
   // Rotate the basis by 10 degrees: the continuation of e1 is the rotated e1, sign-flipped.
   const double a = 10.0 * M_PI / 180;

@@ -108,6 +108,12 @@ TEST(RunConfig, SpectrumOptionsRoundTripAndAreChecked) {
   c.explore.spectrum.track_tolerance = 0;
   EXPECT_NE(ErrorOf([&] { ValidateConfig(c); }).find("track-tolerance"), std::string::npos);
   c.explore.spectrum.track_tolerance = 1e-3;
+  ApplyOption(c, "track-cosine", 0.999);
+  EXPECT_EQ(c.explore.spectrum.track_cosine, 0.999);
+  EXPECT_EQ(ConfigToJson(c)["track-cosine"], 0.999);
+  ApplyOption(c, "track-cosine", 1.0);
+  EXPECT_NE(ErrorOf([&] { ValidateConfig(c); }).find("track-cosine must be in [0, 1)"), std::string::npos);
+  c.explore.spectrum.track_cosine = 0;
   c.explore.spectrum.krylov_basis = 5;
   EXPECT_NE(ErrorOf([&] { ValidateConfig(c); }).find("krylov-basis"), std::string::npos);
 }

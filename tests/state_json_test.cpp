@@ -23,6 +23,18 @@ TEST(StateJson, RoundTripsExactlyIncludingPendingRides) {
   }
 }
 
+// States written before rides carried their ridge's gap still resume (the fixed tracking rule).
+TEST(StateJson, StateWithoutRideGapsReadsThemAsUnknown) {
+  Problem p = *MakeProblem("wells3d");
+  ExploreOptions o;
+  o.tree.max_rides = 3;
+  nlohmann::json j = io::StateToJson(Explore(*p.objective, p.saddle, o).state);
+  ASSERT_GT(j["tree"][0]["start_gap"].get<double>(), 0);
+  for (nlohmann::json& n : j["tree"]) n.erase("start_gap");
+  const ExploreState back = io::StateFromJson(j);
+  for (const RideNode& n : back.nodes) EXPECT_EQ(n.start_gap, 0.0);
+}
+
 TEST(StateJson, MalformedStateIsAnInputError) {
   EXPECT_THROW(io::StateFromJson(nlohmann::json::parse("{\"start\": 1}")), InputError);
 }

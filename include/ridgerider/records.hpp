@@ -71,6 +71,7 @@ struct RideNode {
   Vector start_direction;
   double start_loss = 0;
   double start_eigenvalue = 0;
+  double start_gap = 0;  // Ridge::gap of the ridge at the branch point (0: unknown)
   int cluster_size = 1;
 
   EndReason reason = EndReason::kPending;

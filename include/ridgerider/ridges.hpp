@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "ridgerider/options.hpp"
@@ -21,7 +22,19 @@ struct Ridge {
   int cluster_size = 1;  // how many eigenvalues share it (symmetry class size)
   double eigenvalue = 0;
   Vector direction;      // unit
+  // Distance from eigenvalue to the nearest eigenvalue outside its cluster, for the tracker's
+  // gap-aware rule (SpectrumOptions::track_cosine); 0 where that is unknown: the last cluster of
+  // a partial spectrum, whose upper neighbour was not solved for, or a spectrum of one cluster.
+  double gap = 0;
 };
+
+// The gap of eigenvalue i of s, in cluster [begin, end) (see Ridge::gap).
+inline double RidgeGap(const Spectrum& s, int i, int begin, int end) {
+  if (end == s.size() && (s.partial || begin == 0)) return 0;
+  double gap = end < s.size() ? s.values[end] - s.values[i] : std::numeric_limits<double>::infinity();
+  if (begin > 0) gap = std::min(gap, s.values[i] - s.values[begin - 1]);
+  return gap;
+}
 
 // Ridges at a point, most negative first. Each is later followed with both signs.
 inline std::vector<Ridge> GetRidges(const Spectrum& s, const RidgeOptions& o) {
@@ -31,7 +44,7 @@ inline std::vector<Ridge> GetRidges(const Spectrum& s, const RidgeOptions& o) {
     for (int i = begin; i < last; ++i) {
       if (!(s.values[i] < -o.eigen_threshold)) return ridges;  // ascending: nothing more below
       if (o.max_ridges > 0 && static_cast<int>(ridges.size()) >= o.max_ridges) return ridges;
-      ridges.push_back(Ridge{i, end - begin, s.values[i], s.vectors.col(i)});
+      ridges.push_back(Ridge{i, end - begin, s.values[i], s.vectors.col(i), RidgeGap(s, i, begin, end)});
     }
   }
   return ridges;

@@ -283,7 +283,7 @@ class Explorer {
     w.id = n.id;
     const EvalCounts before = o.counts();
     o.SetRideKey(n.id);
-    RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue};
+    RideStart rs{n.id, n.start_x, n.start_loss, Vector(), n.start_direction, n.start_eigenvalue, n.start_gap};
     double f = 0;
     o.ValueAndGradient(n.start_x, &f, &rs.grad);
     // Budgets are checked between rides (a ride is bounded by max-steps), so that where a
@@ -431,6 +431,7 @@ class Explorer {
         c.start_direction = sign * r.direction;
         c.start_loss = loss;
         c.start_eigenvalue = r.eigenvalue;
+        c.start_gap = r.gap;
         c.cluster_size = r.cluster_size;
         ids.push_back(c.id);
         st->pending.push_back(c.id);

@@ -243,6 +243,10 @@ std::vector<OptionSpec> BuildTable() {
   add(Field("track-tolerance", Kind::kNumber,
             "ride steps: the tracked ridge's residual / |lambda| of the ridge at the ride's start",
             &ExploreOptions::spectrum, &SpectrumOptions::track_tolerance));
+  add(Field("track-cosine", Kind::kNumber,
+            "ride steps, if > 0: stop tracking once the residual bounds the angle to the ridge's eigenvector "
+            "(Davis-Kahan, with its gap to the next eigenvalue) by this cosine instead of track-tolerance; 0: off",
+            &ExploreOptions::spectrum, &SpectrumOptions::track_cosine));
   add(Field("track-block-size", Kind::kInteger, "vectors the ridge tracker carries from step to step",
             &ExploreOptions::spectrum, &SpectrumOptions::track_block_size));
   add(Field("track-max-hvps", Kind::kInteger, "HVP cap of one tracking solve", &ExploreOptions::spectrum,

@@ -47,6 +47,7 @@ json ToJson(const RideNode& n) {
               {"start_loss", n.start_loss},
               {"end_loss", n.done() ? n.end_loss : n.start_loss},
               {"start_eigenvalue", n.start_eigenvalue},
+              {"start_gap", n.start_gap},
               {"end_eigenvalue", n.end_eigenvalue},
               {"end_grad_norm", n.end_grad_norm},
               {"cluster_size", n.cluster_size},
@@ -141,6 +142,8 @@ ExploreState StateFromJson(const json& j) {
       r.start_direction = VectorFromJson(n.at("start_direction"));
       r.start_loss = n.at("start_loss").get<double>();
       r.start_eigenvalue = n.at("start_eigenvalue").get<double>();
+      // Optional: states written before the gap-aware tracker have none (the fixed rule).
+      if (n.contains("start_gap")) r.start_gap = n.at("start_gap").get<double>();
       r.cluster_size = IntFromJson<int>(n.at("cluster_size"));
       const auto reason = EndReasonFromString(n.at("end_reason").get<std::string>());
       if (!reason) throw InputError("unknown end_reason " + n.at("end_reason").dump());

@@ -133,6 +133,7 @@ std::string EncodeNode(const RideNode& n) {
   w.Vec(n.start_direction);
   w.Raw(n.start_loss);
   w.Raw(n.start_eigenvalue);
+  w.Raw(n.start_gap);
   w.Raw(n.cluster_size);
   w.Raw(static_cast<int>(n.reason));
   w.Vec(n.end_x);
@@ -162,6 +163,7 @@ RideNode DecodeNode(std::string_view bytes) {
   n.start_direction = r.Vec();
   n.start_loss = r.Raw<double>();
   n.start_eigenvalue = r.Raw<double>();
+  n.start_gap = r.Raw<double>();
   n.cluster_size = r.Raw<int>();
   n.reason = r.Enum(kAllEndReasons.back());
   n.end_x = r.Vec();
