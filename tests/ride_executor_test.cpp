@@ -126,6 +126,8 @@ TEST(WorkCodec, RoundTripsBitForBitAndRefusesDamagedBytes) {
   const std::string node_bytes = mpi::EncodeNode(n);
   EXPECT_EQ(mpi::EncodeNode(mpi::DecodeNode(node_bytes)), node_bytes);
   EXPECT_EQ(mpi::DecodeNode(node_bytes).start_loss, 0.1 + 0.2);
+  ASSERT_GT(n.start_gap, 0);
+  EXPECT_EQ(mpi::DecodeNode(node_bytes).start_gap, n.start_gap);
 
   const Explorer::RideWork w = e.ComputeRide(st.nodes[st.pending.front() - 1], *p.objective);
   ASSERT_GT(w.out.steps, 0);
@@ -136,6 +138,15 @@ TEST(WorkCodec, RoundTripsBitForBitAndRefusesDamagedBytes) {
   EXPECT_EQ(back.out.x, w.out.x);
   EXPECT_EQ(back.cost.gradients, w.cost.gradients);
   EXPECT_EQ(back.steps.back().second, w.steps.back().second);
+  // Every field of the next ridges, which the rank that merges the ride turns into rides.
+  ASSERT_EQ(back.ridges.size(), w.ridges.size());
+  for (size_t i = 0; i < w.ridges.size(); ++i) {
+    EXPECT_EQ(back.ridges[i].index, w.ridges[i].index);
+    EXPECT_EQ(back.ridges[i].cluster_size, w.ridges[i].cluster_size);
+    EXPECT_EQ(back.ridges[i].eigenvalue, w.ridges[i].eigenvalue);
+    EXPECT_EQ(back.ridges[i].gap, w.ridges[i].gap);
+    EXPECT_EQ(back.ridges[i].direction, w.ridges[i].direction);
+  }
 
   for (size_t cut : {size_t{0}, size_t{5}, work_bytes.size() / 2, work_bytes.size() - 1})
     EXPECT_THROW(mpi::DecodeWork(std::string_view(work_bytes).substr(0, cut)), std::runtime_error) << cut;

@@ -205,6 +205,7 @@ std::string EncodeWork(const Explorer::RideWork& x) {
     w.Raw(rd.cluster_size);
     w.Raw(rd.eigenvalue);
     w.Vec(rd.direction);
+    w.Raw(rd.gap);
   }
   w.Raw(x.continues);
   w.Raw(x.truncated);
@@ -256,6 +257,7 @@ Explorer::RideWork DecodeWork(std::string_view bytes) {
     rd.cluster_size = r.Raw<int>();
     rd.eigenvalue = r.Raw<double>();
     rd.direction = r.Vec();
+    rd.gap = r.Raw<double>();
   }
   x.continues = r.Flag();
   x.truncated = r.Flag();
