@@ -20,12 +20,14 @@ TanhMlpShape Net() {
 // From the most negative eigenvector at x, a step of `move` along a random direction: the
 // tracker's direction against the dense eigenvector continuing it.
 struct TrackCase {
-  double cosine = 0, eigenvalue_error = 0;
+  double cosine = 0, eigenvalue_error = 0, residual = 0;
   long hvps = 0;
   bool lost = true;
 };
 
-TrackCase TrackAfterMove(Objective& obj, const Vector& x, double move, int ridge, const SpectrumOptions& so) {
+// gap > 0: the tracker knows the ridge's gap (the gap rule, with so.track_cosine > 0).
+TrackCase TrackAfterMove(Objective& obj, const Vector& x, double move, int ridge, const SpectrumOptions& so,
+                         double gap = 0) {
   Spectrum before, after;
   EXPECT_EQ(SpectrumAt(obj, x, &before), EvalStatus::kOk);
   KeyedRng rng(9, 0);
@@ -34,6 +36,7 @@ TrackCase TrackAfterMove(Objective& obj, const Vector& x, double move, int ridge
   EXPECT_EQ(SpectrumAt(obj, y, &after), EvalStatus::kOk);
   const Vector e = before.vectors.col(ridge);
   RidgeTracker tracker(so, 1e-6, before.values[ridge]);
+  tracker.set_gap(gap);
   TrackedRidge t;
   const long h0 = obj.counts().hvps;
   EXPECT_EQ(tracker.Update(obj, y, e, 0.5, &t), EvalStatus::kOk);
@@ -43,6 +46,7 @@ TrackCase TrackAfterMove(Objective& obj, const Vector& x, double move, int ridge
   const TrackedRidge fresh = UpdateRidge(after, e, RidgeOptions{}, 0.5);
   c.cosine = std::abs(t.direction.dot(fresh.direction));
   c.eigenvalue_error = std::abs(t.eigenvalue - fresh.eigenvalue);
+  c.residual = tracker.last_residual();
   c.lost = t.lost;
   return c;
 }
@@ -172,36 +176,21 @@ TEST(RidgeTracker, GapRuleTightensWhereTheGapIsNarrow) {
   Spectrum s0;
   ASSERT_EQ(SpectrumAt(obj, x, &s0), EvalStatus::kOk);
   const double gap = s0.values[1] - s0.values[0];
-  const auto track = [&](double cosine, double given_gap, long* hvps, double* residual) {
+  const auto track = [&](double cosine, double given_gap) {
     SpectrumOptions so;
     so.track_cosine = cosine;
     so.track_max_hvps = 60;
-    RidgeTracker tracker(so, 1e-6, s0.values[0]);
-    tracker.set_gap(given_gap);
-    KeyedRng rng(9, 0);
-    Vector dx = rng.NormalVector(obj.dim());
-    const Vector y = x + 0.03 * dx / dx.norm();
-    TrackedRidge t;
-    EXPECT_EQ(tracker.Update(obj, y, s0.vectors.col(0), 0.5, &t), EvalStatus::kOk);
-    *hvps = tracker.hvps();
-    *residual = tracker.last_residual();
-    Spectrum fresh;
-    EXPECT_EQ(SpectrumAt(obj, y, &fresh), EvalStatus::kOk);
-    return std::abs(t.direction.dot(UpdateRidge(fresh, s0.vectors.col(0), RidgeOptions{}, 0.5).direction));
+    return TrackAfterMove(obj, x, 0.03, 0, so, given_gap);
   };
-  long h_wide, h_narrow, h_unknown, h_fixed;
-  double r_wide, r_narrow, r_unknown, r_fixed;
-  const double c_wide = track(0.999, gap, &h_wide, &r_wide);
-  const double c_narrow = track(0.999, gap / 30, &h_narrow, &r_narrow);
-  track(0.999, 0, &h_unknown, &r_unknown);
-  track(0, gap, &h_fixed, &r_fixed);
+  const TrackCase wide = track(0.999, gap), narrow = track(0.999, gap / 30), unknown = track(0.999, 0),
+                  fixed = track(0, gap);
   const double s = std::sqrt(1 - 0.999 * 0.999);
-  EXPECT_LE(r_narrow, s * (gap / 30) / (1 + s));
-  EXPECT_GT(h_narrow, h_wide);
-  EXPECT_GE(c_wide, 0.999);
-  EXPECT_GE(c_narrow, c_wide);
-  EXPECT_EQ(h_unknown, h_fixed);  // no gap: the fixed rule, to the HVP
-  EXPECT_DOUBLE_EQ(r_unknown, r_fixed);
+  EXPECT_LE(narrow.residual, s * (gap / 30) / (1 + s));
+  EXPECT_GT(narrow.hvps, wide.hvps);
+  EXPECT_GE(wide.cosine, 0.999);
+  EXPECT_GE(narrow.cosine, wide.cosine);
+  EXPECT_EQ(unknown.hvps, fixed.hvps);  // no gap: the fixed rule, to the HVP
+  EXPECT_DOUBLE_EQ(unknown.residual, fixed.residual);
 }
 
 // A matrix-free ride given the ridge's gap (RideStart::gap) tracks by the gap rule: the same
