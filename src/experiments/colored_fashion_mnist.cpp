@@ -323,24 +323,6 @@ struct RrOutcome {
   json detail;    // the saddle, every candidate, the choice
 };
 
-// Explore options shared by both RR variants: one level of rides, matrix-free curvature.
-ExploreOptions RideOptions(const Preset& p, std::uint64_t seed) {
-  ExploreOptions o;
-  o.seed = seed;
-  o.spectrum.method = SpectrumMethod::kMatrixFree;
-  o.spectrum.eigenpairs = p.ridges + 3;
-  o.spectrum.eigen_tolerance = 1e-4;  // float32 derivatives
-  o.spectrum.solve_max_hvps = 400;
-  o.ridge.max_ridges = p.ridges;
-  o.ridge.cluster_tolerance = 1e-3;
-  o.ride.settle = false;
-  o.ride.max_steps = p.ride_steps;
-  o.tree.max_depth = 1;
-  o.tree.threads = 1;
-  o.leaf.polish_max_iterations = 0;
-  return o;
-}
-
 // How a ride end is finished: `steps` Adam steps of the training loop on the ride's own
 // objective (penalty_weight 0: the pooled risk; > 0: IRM's objective at that weight throughout).
 struct Finish {
@@ -502,7 +484,7 @@ int Run(const ExperimentArgs& args) {
     // Ridge Rider, (a) on the pooled training loss from its symmetric saddle (FindMlpMis).
     const HiddenUnitSymmetry sym(rr->parameters());
     const MisReport mis = FindMlpMis(*rr, sym, sym.Representative(init), p.mis_iterations, p.grad_norm_iterations);
-    ExploreOptions o = RideOptions(p, seed);
+    ExploreOptions o = MlpSaddleRideOptions(seed, p.ridges, p.ride_steps);
     o.ride.step_size = 0.1;
     o.ride.max_step_size = 2.0;
     RrOutcome pooled = RideAndSelect(*rr, mis, o, Finish{p.finish_steps, 0.0}, p.hidden, sd);
@@ -520,7 +502,7 @@ int Run(const ExperimentArgs& args) {
     double unrefined_loss = 0;
     Vector unrefined_g;
     irm_obj->ValueAndGradient(sym_irm, &unrefined_loss, &unrefined_g);
-    o = RideOptions(p, seed);
+    o = MlpSaddleRideOptions(seed, p.ridges, p.ride_steps);
     o.ride.step_size = kIrmRideStep;
     o.ride.max_step_size = 10 * kIrmRideStep;
     o.tree.max_depth = p.irm_depth;

@@ -111,22 +111,9 @@ int Run(const ExperimentArgs& args) {
   // 2. Ridge Rider from it, matrix-free: the root rides along the most negative clusters (both
   // signs), then below each a chain of rides, each along the most negative ridge where the
   // previous one ended (depth first, one ridge per branch point, first leaf ends it).
-  ExploreOptions o;
-  o.seed = args.seed;
-  o.spectrum.method = SpectrumMethod::kMatrixFree;
-  o.spectrum.eigenpairs = p.ridges + 3;
-  // float32 derivatives: residuals below ~1e-4 of |H| are noise.
-  o.spectrum.eigen_tolerance = 1e-4;
-  o.spectrum.solve_max_hvps = 400;
-  o.ridge.max_ridges = p.ridges;
-  o.ridge.cluster_tolerance = 1e-3;  // float32 splits the symmetric multiplets slightly
-  o.ride.settle = false;
-  o.ride.max_steps = p.ride_steps;
+  ExploreOptions o = MlpSaddleRideOptions(args.seed, p.ridges, p.ride_steps);
   o.ride.step_size = 0.1;
   o.ride.max_step_size = 2.0;
-  o.tree.max_depth = 1;
-  o.tree.threads = 1;
-  o.leaf.polish_max_iterations = 0;  // leaves are finished by Adam below, on all the data
   ExploreOptions chain = o;
   chain.ridge.max_ridges = 1;
   chain.spectrum.eigenpairs = 3;

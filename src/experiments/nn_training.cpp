@@ -116,6 +116,23 @@ MisReport FindMlpMis(ModelObjective& obj, const HiddenUnitSymmetry& sym, const V
   return r;
 }
 
+ExploreOptions MlpSaddleRideOptions(std::uint64_t seed, int ridges, int ride_steps) {
+  ExploreOptions o;
+  o.seed = seed;
+  o.spectrum.method = SpectrumMethod::kMatrixFree;
+  o.spectrum.eigenpairs = ridges + 3;
+  o.spectrum.eigen_tolerance = 1e-4;
+  o.spectrum.solve_max_hvps = 400;
+  o.ridge.max_ridges = ridges;
+  o.ridge.cluster_tolerance = 1e-3;
+  o.ride.settle = false;
+  o.ride.max_steps = ride_steps;
+  o.tree.max_depth = 1;
+  o.tree.threads = 1;
+  o.leaf.polish_max_iterations = 0;
+  return o;
+}
+
 MisReport RefineToSymmetricStationaryPoint(Objective& obj, const HiddenUnitSymmetry& sym, const Vector& x0,
                                            int grad_norm_iterations) {
   const int d = obj.dim();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "ridgerider/options.hpp"
 #include "ridgerider/types.hpp"
 #include "torch/model_objective.hpp"
 
@@ -65,6 +66,13 @@ MisReport FindMlpMis(ModelObjective& obj, const HiddenUnitSymmetry& sym, const V
 // spread and grad_norm_iterations.
 MisReport RefineToSymmetricStationaryPoint(Objective& obj, const HiddenUnitSymmetry& sym, const Vector& x0,
                                            int grad_norm_iterations);
+
+// Ridge Rider from an MLP's symmetric saddle with float32 derivatives (the experiments'
+// settings): matrix-free, the `ridges` most negative clusters (ridges + 3 pairs solved, to
+// 1e-4 of |H|: float32 residuals below that are noise), multiplets within 1e-3 (float32 splits
+// them slightly), one level of rides of at most `ride_steps` steps, on one thread, no settle
+// and no polish (the experiments finish leaves by training).
+ExploreOptions MlpSaddleRideOptions(std::uint64_t seed, int ridges, int ride_steps);
 
 struct AdamOptions {
   long steps = 1000;
