@@ -2,8 +2,13 @@
 // first N Fashion-MNIST training images (the full-batch loss of those N), each a ratio measured
 // in one run (docs/benchmarks.md, "Network scale"):
 //
-//   --part spectrum  (784-128-128-10, d = 118,282) at a point with negative curvature (the
-//                    built-in init, seed 0, after --gd-steps plain gradient steps):
+//   --part spectrum  (784-128-128-10, d = 118,282) at a point with negative curvature: with
+//                    --point gd (the default) the built-in init, seed 0, after --gd-steps plain
+//                    gradient steps (a near-continuum of early training); with --point mis the
+//                    MLP's symmetric saddle, found as `reproduce fashion-mnist` finds it
+//                    (FindMlpMis from the scaled symmetric init, 20 + 20 L-BFGS iterations):
+//                    the point Ridge Rider starts from, whose negative eigenvalues come in
+//                    separated symmetry clusters:
 //     1. GetRidges: the k most negative eigenpairs (PartialSpectrumAt) by our Krylov solver vs
 //        Spectra cold, HVP counts and wall time (fastest of --repeats), eigenvalues against a
 //        float64 reference; writes x.npy and result.json to --out for bench/bench_network.py,
@@ -20,8 +25,8 @@
 //                    of --ride-steps steps (RideRidge, matrix-free, its final branch-point solve
 //                    included) above the process with the data loaded, vs 50 d doubles.
 //
-//   bench_network --part spectrum|getridges|memory [--samples N] [--gd-steps N] [--lr A] [--k K]
-//                 [--tol T] [--krylov-basis B] [--repeats N] [--ride-steps N] [--step-size A]
+//   bench_network --part spectrum|getridges|memory [--point gd|mis] [--samples N] [--gd-steps N] [--lr A] [--k K]
+//                 [--tol T] [--krylov-basis B] [--block-size P] [--repeats N] [--ride-steps N] [--step-size A]
 //                 [--track-tol T] [--track-max-hvps N] [--track-cosine C] [--threads N] [--out DIR]
 //                 [--keep-sweep K1,K2,..]
 //   --track-cosine C > 0: the ride's (timed) tracker stops by the gap rule (options.hpp, the gap
@@ -42,6 +47,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "experiments/nn_training.hpp"
 #include "ridgerider/ride.hpp"
 #include "ridgerider/spectrum/curvature.hpp"
 #include "ridgerider/spectrum/tracker.hpp"
@@ -81,8 +87,9 @@ void WriteNpy(const std::string& path, const rr::Vector& x) {
 
 struct Args {
   std::string part = "spectrum", out = "bench_network_out";
+  std::string point = "gd";  // gd: after --gd-steps of gradient descent; mis: the symmetric saddle
   long samples = 1024;
-  int gd_steps = 40, k = 5, repeats = 3, ride_steps = 8, threads = 1, krylov_basis = 40;
+  int gd_steps = 40, k = 5, repeats = 3, ride_steps = 8, threads = 1, krylov_basis = 40, block_size = 1;
   double lr = 0.1, tol = 1e-4, step_size = 0.1;
   double track_tol = 1e-3;  // the search's default
   int track_max_hvps = 20;
@@ -112,6 +119,17 @@ rr::Vector TrainedPoint(rr::Objective& obj, rr::Vector x, int steps, double lr, 
   return x;
 }
 
+// The benchmark's point for the MLP 784-128-128-10 (--point).
+rr::Vector StartPoint(const Args& a, rr::ModelObjective& obj, double* loss) {
+  if (a.point == "gd") return TrainedPoint(obj, obj.InitialParameters(), a.gd_steps, a.lr, loss);
+  const rr::experiments::HiddenUnitSymmetry sym(obj.parameters());
+  const rr::experiments::MisReport mis =
+      rr::experiments::FindMlpMis(obj, sym, sym.ScaledRepresentative(obj.InitialParameters()), 20, 20);
+  std::fprintf(stderr, "MIS: loss %.6f, |g| %.2e, symmetry spread %.1e\n", mis.loss, mis.grad_norm, mis.spread);
+  *loss = mis.loss;
+  return mis.x;
+}
+
 // Makes the next HVP at x rebuild the gradient graph (a solve is timed from a cold cache).
 void Invalidate(rr::Objective& obj, const rr::Vector& x) {
   double f;
@@ -126,7 +144,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   auto ref64 = Make(arch, rr::ModelDtype::kFloat64, rr::HvpMethod::kReusedGraph, data);
   const int d = obj->dim();
   double loss = 0;
-  const rr::Vector x = TrainedPoint(*obj, obj->InitialParameters(), a.gd_steps, a.lr, &loss);
+  const rr::Vector x = StartPoint(a, *obj, &loss);
   std::filesystem::create_directories(a.out);
   WriteNpy(a.out + "/x.npy", x);
 
@@ -145,6 +163,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   so.eigenpairs = a.k;
   so.eigen_tolerance = a.tol;
   so.krylov_basis = a.krylov_basis;
+  so.eigen_block_size = a.block_size;
   rr::Spectrum ours, spectra;
   rr::EigenSolveSummary ours_sum, spectra_sum;
   std::vector<double> t_ours, t_spectra;
@@ -388,7 +407,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
                {"gradient_seconds", t_plain},
                {"step_over_gradient_fastest", Min(t_step) / Min(t_plain)},
                {"step_over_gradient_median", Median(t_step) / Median(t_plain)}};
-  return {{"arch", arch},   {"dim", d},          {"samples", data->size()}, {"gd_steps", a.gd_steps},
+  return {{"point", a.point}, {"arch", arch},   {"dim", d},          {"samples", data->size()}, {"gd_steps", a.gd_steps},
           {"lr", a.lr},     {"loss", loss},      {"spectrum", spec},        {"ride", ride}};
 }
 
@@ -399,7 +418,7 @@ json GetRidgesPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>
   const std::string arch = "mlp:784-128-128-10";
   auto obj = Make(arch, rr::ModelDtype::kFloat32, rr::HvpMethod::kReusedGraph, data);
   double loss = 0;
-  const rr::Vector x = TrainedPoint(*obj, obj->InitialParameters(), a.gd_steps, a.lr, &loss);
+  const rr::Vector x = StartPoint(a, *obj, &loss);
   double hvp_seconds = 0;
   rr::FunctionObjective timed(
       obj->dim(), "timed",
@@ -416,7 +435,9 @@ json GetRidgesPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>
     so.eigenpairs = a.k;
     so.eigen_tolerance = a.tol;
     so.krylov_basis = a.krylov_basis;
+    so.eigen_block_size = a.block_size;
     if (spectra) {
+      so.eigen_block_size = 1;
       so.solver = rr::EigenSolver::kSpectra;
       so.krylov_basis = std::max(20, 2 * a.k + 1);
       so.eigen_tolerance = a.spectra_tol;
@@ -507,12 +528,14 @@ int main(int argc, char** argv) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--part") a.part = v;
     else if (k == "--out") a.out = v;
+    else if (k == "--point") a.point = v;
     else if (k == "--samples") a.samples = std::stol(v);
     else if (k == "--gd-steps") a.gd_steps = std::stoi(v);
     else if (k == "--lr") a.lr = std::stod(v);
     else if (k == "--k") a.k = std::stoi(v);
     else if (k == "--tol") a.tol = std::stod(v);
     else if (k == "--krylov-basis") a.krylov_basis = std::stoi(v);
+    else if (k == "--block-size") a.block_size = std::stoi(v);
     else if (k == "--repeats") a.repeats = std::stoi(v);
     else if (k == "--ride-steps") a.ride_steps = std::stoi(v);
     else if (k == "--step-size") a.step_size = std::stod(v);
@@ -533,8 +556,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (argc % 2 == 0 || (a.part != "spectrum" && a.part != "memory" && a.part != "getridges")) {
-    std::fprintf(stderr, "usage: bench_network --part spectrum|getridges|memory [options]\n");
+  if (argc % 2 == 0 || (a.part != "spectrum" && a.part != "memory" && a.part != "getridges") ||
+      (a.point != "gd" && a.point != "mis") || (a.point == "mis" && a.part == "memory")) {
+    std::fprintf(stderr, "usage: bench_network --part spectrum|getridges|memory [--point gd|mis (not with memory)] "
+                         "[options]\n");
     return 2;
   }
   rr::SetTorchThreads(a.threads);

@@ -153,9 +153,10 @@ def main():
     price = e_best[1] / n_eigsh
     equal = ((o_best[2] * price + (o_best[0] - o_best[1])) / (n_eigsh * price + (e_best[0] - e_best[1])))
     err_eigsh = float(np.max(np.abs(vals_eigsh - ref)))
+    point = (f"the symmetric saddle (FindMlpMis)" if res.get("point") == "mis"
+             else f"init (seed 0) + {res['gd_steps']} GD steps of lr {res['lr']}")
     print(f"MLP {res['arch']} (d = {res['dim']}), first {res['samples']} Fashion-MNIST training images, float32, "
-          f"1 thread; point: init (seed 0) + {res['gd_steps']} GD steps of lr {res['lr']} (loss {res['loss']:.4f}, "
-          f"torch {loss_py:.4f})")
+          f"1 thread; point: {point} (loss {res['loss']:.4f}, torch {loss_py:.4f})")
     print(f"k = {k}; ours: tolerance {spec['tolerance']:g} x scale {spec['scale']:.3f}; Spectra/eigsh: tol {tol:.3g} "
           f"(relative to |lambda|), ncv {ncv}; fastest of {a.repeats}")
     print("reference (float64):", np.array2string(ref, precision=6))
