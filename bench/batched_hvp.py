@@ -64,7 +64,7 @@ def forward(params, x):
     return h, acts
 
 
-def r_op_hvp(params, acts, probs, vecs):
+def r_op_hvp(params, acts, probs, labels, vecs):
     """H v for k stacked directions vecs (per parameter: [k, *shape]) at the point whose
     activations and softmax probabilities are given: forward R-pass, then backward R-pass.
     Mean cross-entropy, so the output's second derivative is (diag p - p p^T) / N."""
@@ -86,14 +86,12 @@ def r_op_hvp(params, acts, probs, vecs):
             r_acts.append((1 - acts[l + 1] ** 2) * rz)
     # Output: delta_L = (p - Y) / N; R{delta_L} = (p * R{z} - p (p . R{z})) / N.
     r_delta = (probs * rz - probs * (probs * rz).sum(-1, keepdim=True)) / n
-    onehot = None
     out_grads = [None] * len(params)
     delta = None
     for l in reversed(range(layers)):
         w, v = params[2 * l], vecs[2 * l]
         if delta is None:
-            onehot = torch.zeros_like(probs).scatter_(1, LABELS[:, None], 1.0)
-            delta = (probs - onehot) / n
+            delta = (probs - torch.zeros_like(probs).scatter_(1, labels[:, None], 1.0)) / n
         # R{dW_l} = R{delta_l}^T a_{l-1} + delta_l^T R{a_{l-1}}: [k*out, N] x [N, in] first.
         out = w.shape[0]
         rdw = (r_delta.transpose(0, 1).reshape(n, k * out).t() @ acts[l]).reshape(k, out, -1)
@@ -119,11 +117,7 @@ def fastest(fn, repeats):
     return best
 
 
-LABELS = None
-
-
 def main():
-    global LABELS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=7)
@@ -132,7 +126,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x, LABELS = load_images(a.samples)
+    x, labels = load_images(a.samples)
     widths = [int(w) for w in a.widths.split("-")]
     params = []
     for i, o in zip(widths[:-1], widths[1:]):
@@ -142,7 +136,7 @@ def main():
 
     def loss():
         logits, _ = forward(params, x)
-        return torch.nn.functional.cross_entropy(logits, LABELS)
+        return torch.nn.functional.cross_entropy(logits, labels)
 
     t_grad = fastest(lambda: torch.autograd.grad(loss(), params), a.repeats)
     grad = torch.autograd.grad(loss(), params, create_graph=True)
@@ -170,8 +164,8 @@ def main():
         else:
             t_batched, err_b = t_single, 0.0
         with torch.no_grad():
-            rop = r_op_hvp(consts, acts, probs, vecs)
-            t_rop = fastest(lambda: r_op_hvp(consts, acts, probs, vecs), a.repeats)
+            rop = r_op_hvp(consts, acts, probs, labels, vecs)
+            t_rop = fastest(lambda: r_op_hvp(consts, acts, probs, labels, vecs), a.repeats)
         scale = max(float(s[i].abs().max()) for s in singles for i in range(len(params)))
         err_r = max(float((r[j] - s[i]).abs().max())
                     for j, s in enumerate(singles) for i, r in enumerate(rop))
