@@ -7,8 +7,8 @@
 //                    gradient steps (a near-continuum of early training); with --point mis the
 //                    MLP's symmetric saddle, found as `reproduce fashion-mnist` finds it
 //                    (FindMlpMis from the scaled symmetric init, 20 + 20 L-BFGS iterations):
-//                    the point Ridge Rider starts from, whose negative eigenvalues come in
-//                    separated symmetry clusters:
+//                    the point Ridge Rider starts from, whose negative eigenvalues repeat
+//                    exactly (use --block-size; docs/benchmarks.md, "At the symmetric saddle"):
 //     1. GetRidges: the k most negative eigenpairs (PartialSpectrumAt) by our Krylov solver vs
 //        Spectra cold, HVP counts and wall time (fastest of --repeats), eigenvalues against a
 //        float64 reference; writes x.npy and result.json to --out for bench/bench_network.py,
