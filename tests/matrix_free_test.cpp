@@ -25,6 +25,13 @@ std::vector<Vector> Minima(const Problem& p, const ExploreResult& r) {
   return out;
 }
 
+// A tanh MLP above a dense threshold of 50, small enough for dense reference solves.
+TanhMlpShape SmallNet() {
+  TanhMlpShape s;
+  s.inputs = 6, s.hidden = 8, s.outputs = 3, s.samples = 40;  // d = 83
+  return s;
+}
+
 bool Contains(const std::vector<Vector>& set, const Vector& v) {
   for (const Vector& s : set)
     if ((s - v).norm() < 1e-6) return true;
@@ -74,8 +81,7 @@ TEST(MatrixFree, ThreadsGiveTheSerialResult) {
 // the root, to the solver's accuracy; unknown, 0, for the last solved pair), and the rides from
 // the root, the same rides with either rule, spend fewer HVPs by the gap rule.
 TEST(MatrixFree, GapRuleSearchCarriesEachRidgesGap) {
-  TanhMlpShape sh;
-  sh.inputs = 6, sh.hidden = 8, sh.outputs = 3, sh.samples = 40;  // d = 83
+  const TanhMlpShape sh = SmallNet();
   TanhMlpObjective obj(sh);
   const Vector x0 = TanhMlpObjective::InitialPoint(sh, 11, 1.5);
   Matrix h;
@@ -171,8 +177,7 @@ class NoDenseHessian : public TanhMlpObjective {
 };
 
 TEST(MatrixFree, NoDenseHessianAboveTheThresholdAndAutoChoosesByDimension) {
-  TanhMlpShape sh;
-  sh.inputs = 6, sh.hidden = 8, sh.outputs = 3, sh.samples = 40;  // d = 83
+  const TanhMlpShape sh = SmallNet();
   NoDenseHessian obj(sh);
   const Vector x0 = TanhMlpObjective::InitialPoint(sh, 11, 1.5);
   ExploreOptions o;
