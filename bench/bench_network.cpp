@@ -130,6 +130,25 @@ rr::Vector StartPoint(const Args& a, rr::ModelObjective& obj, double* loss) {
   return mis.x;
 }
 
+// GetRidges as both parts time it: ours (Krylov, the search's default except k, tolerance, basis
+// and block size), and Spectra at `tolerance` (relative to |lambda|) with eigsh's default ncv.
+rr::SpectrumOptions OurGetRidges(const Args& a) {
+  rr::SpectrumOptions so;
+  so.method = rr::SpectrumMethod::kMatrixFree;
+  so.eigenpairs = a.k;
+  so.eigen_tolerance = a.tol;
+  so.krylov_basis = a.krylov_basis;
+  so.eigen_block_size = a.block_size;
+  return so;
+}
+rr::SpectrumOptions SpectraGetRidges(const Args& a, double tolerance) {
+  rr::SpectrumOptions so = OurGetRidges(a);
+  so.solver = rr::EigenSolver::kSpectra;
+  so.krylov_basis = std::max(20, 2 * a.k + 1);
+  so.eigen_tolerance = tolerance;
+  return so;
+}
+
 // Makes the next HVP at x rebuild the gradient graph (a solve is timed from a cold cache).
 void Invalidate(rr::Objective& obj, const rr::Vector& x) {
   double f;
@@ -158,12 +177,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   const rr::Spectrum ref = rr::KrylovSmallest(op64, a.k + 1, rr::Matrix(), ko, &ref_sum);
 
   // 1. GetRidges: ours (Krylov, the search's default except k and tolerance) vs Spectra cold.
-  rr::SpectrumOptions so;
-  so.method = rr::SpectrumMethod::kMatrixFree;
-  so.eigenpairs = a.k;
-  so.eigen_tolerance = a.tol;
-  so.krylov_basis = a.krylov_basis;
-  so.eigen_block_size = a.block_size;
+  const rr::SpectrumOptions so = OurGetRidges(a);
   rr::Spectrum ours, spectra;
   rr::EigenSolveSummary ours_sum, spectra_sum;
   std::vector<double> t_ours, t_spectra;
@@ -179,10 +193,7 @@ json SpectrumPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>&
   const double scale = ours_sum.scale;
   const double lambda_k = std::abs(ours.values[a.k - 1]);
   const double tol_rel = a.tol * scale / lambda_k;
-  rr::SpectrumOptions sp = so;
-  sp.solver = rr::EigenSolver::kSpectra;
-  sp.krylov_basis = std::max(20, 2 * a.k + 1);  // ncv, eigsh's default
-  sp.eigen_tolerance = tol_rel;
+  const rr::SpectrumOptions sp = SpectraGetRidges(a, tol_rel);
   for (int r = 0; r < a.repeats; ++r) {
     Invalidate(*obj, x);
     auto t0 = std::chrono::steady_clock::now();
@@ -430,18 +441,7 @@ json GetRidgesPart(const Args& a, const std::shared_ptr<const rr::data::Dataset>
       });
   json out = {{"loss", loss}};
   for (const bool spectra : {false, true}) {
-    rr::SpectrumOptions so;
-    so.method = rr::SpectrumMethod::kMatrixFree;
-    so.eigenpairs = a.k;
-    so.eigen_tolerance = a.tol;
-    so.krylov_basis = a.krylov_basis;
-    so.eigen_block_size = a.block_size;
-    if (spectra) {
-      so.eigen_block_size = 1;
-      so.solver = rr::EigenSolver::kSpectra;
-      so.krylov_basis = std::max(20, 2 * a.k + 1);
-      so.eigen_tolerance = a.spectra_tol;
-    }
+    const rr::SpectrumOptions so = spectra ? SpectraGetRidges(a, a.spectra_tol) : OurGetRidges(a);
     Invalidate(*obj, x);
     hvp_seconds = 0;
     rr::EigenSolveSummary sum;
